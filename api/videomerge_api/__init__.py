@@ -1,0 +1,1 @@
+"""videomerge_api."""

@@ -1,0 +1,79 @@
+"""The VideoMerge contract: the one definition that the API, the operator and the worker share.
+
+Everything about the ``VideoMerge`` custom resource lives here: its group/version/kind, the spec and
+status models, the phases and their transition rules, and the mapping between the REST body (snake_case,
+the seed documents' field names) and the CRD spec (camelCase). ``crds/videomerge.yaml`` is checked
+against these models by the unit tests, so the two cannot drift.
+"""
+
+from videomerge_contract.enums import (
+    AspectRatio,
+    ErrorReason,
+    Fit,
+    Phase,
+    Quality,
+    RestStatus,
+    Stage,
+    Strategy,
+)
+from videomerge_contract.limits import Limits
+from videomerge_contract.models import (
+    Condition,
+    MergeError,
+    MergeResultStatus,
+    VideoMergeSpec,
+    VideoMergeStatus,
+)
+from videomerge_contract.phases import can_transition, is_terminal, rest_status
+from videomerge_contract.resource import (
+    API_VERSION,
+    GROUP,
+    KIND,
+    PLURAL,
+    SHORT_NAMES,
+    SINGULAR,
+    VERSION,
+)
+from videomerge_contract.rest import (
+    MergeAccepted,
+    MergeFailure,
+    MergeRequest,
+    MergeResult,
+    MergeStatusResponse,
+    result_from_status,
+    status_response,
+)
+
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "KIND",
+    "PLURAL",
+    "SHORT_NAMES",
+    "SINGULAR",
+    "VERSION",
+    "AspectRatio",
+    "Condition",
+    "ErrorReason",
+    "Fit",
+    "Limits",
+    "MergeAccepted",
+    "MergeError",
+    "MergeFailure",
+    "MergeRequest",
+    "MergeResult",
+    "MergeResultStatus",
+    "MergeStatusResponse",
+    "Phase",
+    "Quality",
+    "RestStatus",
+    "Stage",
+    "Strategy",
+    "VideoMergeSpec",
+    "VideoMergeStatus",
+    "can_transition",
+    "is_terminal",
+    "rest_status",
+    "result_from_status",
+    "status_response",
+]

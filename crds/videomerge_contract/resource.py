@@ -1,0 +1,36 @@
+"""Identity of the VideoMerge resource and the names that travel with it (labels, annotations, env)."""
+
+from typing import Final
+
+GROUP: Final = "videomerge.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "VideoMerge"
+PLURAL: Final = "videomerges"
+SINGULAR: Final = "videomerge"
+SHORT_NAMES: Final = ("vmerge", "vmerges")
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+APP_NAME: Final = "videomerge"
+LABEL_NAME: Final = "app.kubernetes.io/name"
+LABEL_INSTANCE: Final = "app.kubernetes.io/instance"
+LABEL_COMPONENT: Final = "app.kubernetes.io/component"
+LABEL_PART_OF: Final = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+# Set on every Job and pod so a merge's workload can be found from its name.
+LABEL_MERGE: Final = f"{GROUP}/merge"
+
+# Written by the API: lets a retried POST with the same Idempotency-Key find the merge it created.
+ANNOTATION_IDEMPOTENCY_KEY: Final = f"{GROUP}/idempotency-key"
+ANNOTATION_REQUEST_HASH: Final = f"{GROUP}/request-hash"
+
+# How the operator tells a worker pod which VideoMerge it serves.
+ENV_MERGE_NAME: Final = "VIDEOMERGE_NAME"
+ENV_MERGE_NAMESPACE: Final = "VIDEOMERGE_NAMESPACE"
+
+# Worker exit codes. The Job's podFailurePolicy stops retrying on EXIT_PERMANENT_FAILURE (the input is bad
+# and the worker already wrote a terminal Failed status); EXIT_RETRYABLE_FAILURE lets the Job retry.
+EXIT_OK: Final = 0
+EXIT_PERMANENT_FAILURE: Final = 42
+EXIT_RETRYABLE_FAILURE: Final = 75
+TERMINATION_MESSAGE_PATH: Final = "/dev/termination-log"

@@ -1,0 +1,15 @@
+"""Marks every test with its layer from its folder: tests/unit → unit, tests/integration → integration..."""
+
+from pathlib import Path
+
+import pytest
+
+LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for layer in LAYERS:
+            if layer in parts:
+                item.add_marker(getattr(pytest.mark, layer))
