@@ -24,9 +24,14 @@ LABEL_MERGE: Final = f"{GROUP}/merge"
 ANNOTATION_IDEMPOTENCY_KEY: Final = f"{GROUP}/idempotency-key"
 ANNOTATION_REQUEST_HASH: Final = f"{GROUP}/request-hash"
 
-# How the operator tells a worker pod which VideoMerge it serves.
-ENV_MERGE_NAME: Final = "VIDEOMERGE_NAME"
-ENV_MERGE_NAMESPACE: Final = "VIDEOMERGE_NAMESPACE"
+# Images built by this repository (`make images`); charts and the operator default to these names.
+WORKER_IMAGE: Final = "videomerge/worker"
+CONTROL_IMAGE: Final = "videomerge/control"  # the operator and the API: one image, two entrypoints
+
+# Condition types the operator maintains in status.conditions.
+CONDITION_JOB_CREATED: Final = "JobCreated"
+CONDITION_COMPLETE: Final = "Complete"
+CONDITION_FAILED: Final = "Failed"
 
 # Worker exit codes. The Job's podFailurePolicy stops retrying on EXIT_PERMANENT_FAILURE (the input is bad
 # and the worker already wrote a terminal Failed status); EXIT_RETRYABLE_FAILURE lets the Job retry.
