@@ -43,3 +43,15 @@ wait_for() { # wait_for SECONDS DESCRIPTION CMD...
     sleep 0.5
   done
 }
+
+# The local cluster's fixed shape. Everything listens on loopback only.
+NODE_NAME="127.0.0.1"  # an IP as the node name makes it the node's address (kubelet refuses --node-ip=127.0.0.1)
+APISERVER_PORT=6443
+ETCD_CLIENT_PORT=23790
+ETCD_PEER_PORT=23800
+SERVICE_CIDR="10.96.0.0/24"
+SERVICE_APISERVER_IP="10.96.0.1"
+POD_CIDR="10.244.0.0/24"
+CNI_BRIDGE="vmlocal0"
+CONTAINERD_SOCK="$LOCAL_RUN/containerd/containerd.sock"
+PAUSE_IMAGE="localhost/videomerge/pause:3.10"
