@@ -8,6 +8,8 @@ LAYERS = ("unit", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that restart shared infrastructure (the cluster) go last, so they disturb no other test.
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
     for item in items:
         parts = Path(str(item.fspath)).parts
         for layer in LAYERS:
