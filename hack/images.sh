@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds the project images with Docker from the locally made debian:bookworm-slim and loads them into
 # the local cluster's containerd (namespace k8s.io). Pods use them with imagePullPolicy Never.
-# Usage: images.sh [worker|control]...   (default: both)
+# Usage: images.sh [worker|control|minio]...   (default: all three)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 TAG="${VIDEOMERGE_IMAGE_TAG:-dev}"
 bash "$HACK_DIR/base-image.sh"
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
-build_and_load() { # build_and_load NAME DOCKERFILE
-  local image="$1:$TAG" dockerfile="$2" id loaded_id_file
+build_and_load() { # build_and_load NAME DOCKERFILE [CONTEXT]
+  local image="$1:$TAG" dockerfile="$2" context="${3:-.}" id loaded_id_file
   log "building $image"
-  DOCKER_BUILDKIT=0 docker build --network host -q -f "$dockerfile" -t "$image" . >/dev/null \
-    || { DOCKER_BUILDKIT=0 docker build --network host -f "$dockerfile" -t "$image" . >&2; die "build of $image failed"; }
+  DOCKER_BUILDKIT=0 docker build --network host -q -f "$dockerfile" -t "$image" "$context" >/dev/null 2>&1 \
+    || { DOCKER_BUILDKIT=0 docker build --network host -f "$dockerfile" -t "$image" "$context" >&2; die "build of $image failed"; }
   id="$(docker image inspect -f '{{.Id}}' "$image")"
   if [ -S "$CONTAINERD_SOCK" ]; then
     loaded_id_file="$LOCAL_STATE/images/${1//\//_}.id"
@@ -25,11 +25,20 @@ build_and_load() { # build_and_load NAME DOCKERFILE
   fi
 }
 
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(worker control)
+build_minio() {
+  bash "$HACK_DIR/build-binaries.sh" minio
+  local ctx; ctx="$(mktemp -d)"
+  cp "$TOOLS_BIN/minio" "$ctx/minio"
+  build_and_load videomerge/minio "$HACK_DIR/minio/Dockerfile" "$ctx"
+  rm -rf "$ctx"
+}
+
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(worker control minio)
 for t in "${targets[@]}"; do
   case "$t" in
     worker) build_and_load videomerge/worker worker-image/Dockerfile ;;
     control) build_and_load videomerge/control Dockerfile ;;
+    minio) build_minio ;;
     *) die "unknown image $t" ;;
   esac
 done

@@ -1,0 +1,97 @@
+{{/* Name of the chart, overridable. */}}
+{{- define "videomerge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Resource name prefix: <release>-videomerge, or the release name when it already says videomerge. */}}
+{{- define "videomerge.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Labels every object of the release carries (app.kubernetes.io/*). */}}
+{{- define "videomerge.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "videomerge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: videomerge
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Selector labels of one component: include with (dict "ctx" $ "component" "api"). */}}
+{{- define "videomerge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "videomerge.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "videomerge.tag" -}}
+{{- default .Chart.AppVersion .Values.image.tag }}
+{{- end }}
+
+{{- define "videomerge.controlImage" -}}
+{{- printf "%s:%s" .Values.image.control (include "videomerge.tag" .) }}
+{{- end }}
+
+{{- define "videomerge.workerImage" -}}
+{{- printf "%s:%s" .Values.image.worker (include "videomerge.tag" .) }}
+{{- end }}
+
+{{- define "videomerge.s3SecretName" -}}
+{{- default (printf "%s-s3" (include "videomerge.fullname" .)) .Values.s3.existingSecret }}
+{{- end }}
+
+{{- define "videomerge.minioEndpoint" -}}
+{{- if .Values.hostNetwork }}
+{{- printf "http://%s:%d" (default "127.0.0.1" .Values.minio.bindAddress) (int .Values.minio.port) }}
+{{- else }}
+{{- printf "http://%s-minio.%s.svc:%d" (include "videomerge.fullname" .) .Release.Namespace (int .Values.minio.port) }}
+{{- end }}
+{{- end }}
+
+{{- define "videomerge.s3Endpoint" -}}
+{{- if .Values.minio.enabled }}{{ include "videomerge.minioEndpoint" . }}{{ else }}{{ .Values.s3.endpoint }}{{ end }}
+{{- end }}
+
+{{/* Pod-level settings shared by the operator, API and MinIO pods. */}}
+{{- define "videomerge.podCommon" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .Values.hostNetwork }}
+hostNetwork: true
+dnsPolicy: ClusterFirstWithHostNet
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Environment entries from a map, sorted for stable manifests; empty strings are left unset. */}}
+{{- define "videomerge.envFromMap" -}}
+{{- range $key, $value := . }}
+{{- if ne (toString $value) "" }}
+- name: {{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
