@@ -1,1 +1,1 @@
-"""videomerge_api."""
+"""VideoMerge REST API: the seeds' contract over VideoMerge custom resources (see api/README.md)."""

@@ -1,0 +1,62 @@
+"""What routes share: the service and settings of their app, the Idempotency-Key header, error docs."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from videomerge_api.errors import invalid_field
+from videomerge_api.models import ErrorBody
+from videomerge_api.resources import IDEMPOTENCY_KEY_PATTERN
+from videomerge_api.service import MergeService
+from videomerge_api.settings import ApiSettings
+from videomerge_contract import MergeRequest
+
+_DESCRIPTIONS = {
+    401: "Bearer token missing or not valid (only when tokens are configured).",
+    404: "No merge with this id (or it was cancelled).",
+    409: "Conflict; see `message`.",
+    413: "Request body too large.",
+    422: "The request is not valid; `message` says why, `detail` lists each violation.",
+    503: "The Kubernetes API server is not reachable; retry after `Retry-After` seconds.",
+}
+
+
+def error_docs(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def get_service(request: Request) -> MergeService:
+    service: MergeService = request.app.state.service
+    return service
+
+
+def get_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+Service = Annotated[MergeService, Depends(get_service)]
+Settings = Annotated[ApiSettings, Depends(get_settings)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Retry-safe POST: the same key with the same body returns the same task; "
+        "with another body, 409. 1–255 printable ASCII characters.",
+    ),
+]
+
+
+def check_clip_count(body: MergeRequest, settings: ApiSettings) -> None:
+    if len(body.video_urls) > settings.max_clips:
+        raise invalid_field(
+            ["body", "video_urls"],
+            f"must have at most {settings.max_clips} clips (got {len(body.video_urls)})",
+            "too_long",
+        )
+
+
+def path_under_root(request: Request, route_name: str, **params: str) -> str:
+    """Path of a route for a Location header, including the prefix the API is served under."""
+    return str(request.scope.get("root_path", "")) + str(request.app.url_path_for(route_name, **params))

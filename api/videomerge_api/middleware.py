@@ -1,0 +1,140 @@
+"""Pure ASGI middlewares (cheap on the hot path): request id + access log + metrics, auth, body limit."""
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from videomerge_api.auth import TokenSet
+from videomerge_api.metrics import ApiMetrics
+
+access_log = logging.getLogger("videomerge_api.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+# Routes Starlette serves itself carry no route object in the scope; named here to keep metric labels few.
+_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    payload = json.dumps(body).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContextMiddleware:
+    """X-Request-ID in (when sane) or made up, echoed out; one access log line and metrics per request.
+
+    The log has the path but never the query string or headers, so no token or URL can leak into it.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or (
+                scope["path"] if scope["path"] in _DOC_PATHS else "unmatched"
+            )
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            access_log.info(
+                "request_id=%s method=%s path=%s route=%s status=%d duration_ms=%.1f",
+                request_id,
+                method,
+                scope["path"],
+                route,
+                status,
+                elapsed * 1000,
+            )
+
+
+class AuthMiddleware:
+    """401 without a valid bearer token on every path but the health probes (when tokens are configured)."""
+
+    def __init__(self, app: ASGIApp, tokens: TokenSet) -> None:
+        self.app, self.tokens = app, tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or not self.tokens.enabled:
+            await self.app(scope, receive, send)
+            return
+        if self.tokens.accepts(_header(scope, b"authorization")):
+            await self.app(scope, receive, send)
+            return
+        message = "missing or invalid bearer token (Authorization: Bearer <token>)"
+        body = {"message": message, "detail": message, "request_id": scope.get("state", {}).get("request_id")}
+        await send_json(send, 401, body, {"WWW-Authenticate": "Bearer"})
+
+
+class BodyLimitMiddleware:
+    """413 for a body over ``max_bytes``: at once from Content-Length, or as soon as the stream exceeds it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = scope.get("state", {}).get("request_id")
+        message = f"request body larger than {self.max_bytes} bytes"
+        body = {"message": message, "detail": message, "request_id": request_id}
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await send_json(send, 413, body, {"Connection": "close"})
+            return
+        received, rejected = 0, False
+
+        async def limited_receive() -> Message:
+            nonlocal received, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > self.max_bytes:
+                    rejected = True
+                    await send_json(send, 413, body, {"Connection": "close"})
+                    return {"type": "http.disconnect"}
+            return msg
+
+        async def guarded_send(msg: Message) -> None:
+            if not rejected:  # the 413 went out already; what the app answers to the cut body is dropped
+                await send(msg)
+
+        await self.app(scope, limited_receive, guarded_send)

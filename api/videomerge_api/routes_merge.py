@@ -1,0 +1,140 @@
+"""Seed 002's async merge API under /api/v1/merge."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+
+from videomerge_api import examples, listing
+from videomerge_api.deps import (
+    IdempotencyKey,
+    Service,
+    Settings,
+    check_clip_count,
+    error_docs,
+    path_under_root,
+)
+from videomerge_api.errors import ApiProblemError, invalid_field
+from videomerge_api.models import ErrorBody, MergeCancelled, MergeList, MergeOutcome, NotFinishedBody
+from videomerge_api.resources import name_of
+from videomerge_api.views import result_view, status_view
+from videomerge_contract import MergeAccepted, MergeRequest, MergeStatusResponse, RestStatus
+
+TaskId = Annotated[
+    str, Path(description="The task_id returned by POST /api/v1/merge.", examples=[examples.TASK])
+]
+
+
+def merge_router(list_max_limit: int) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/merge", tags=["merge"])
+
+    @router.post(
+        "",
+        status_code=202,
+        response_model=MergeAccepted,
+        responses={
+            202: {"content": examples.json_examples(accepted=examples.ACCEPTED)},
+            **error_docs(401, 409, 413, 503),
+            422: {"model": ErrorBody, "content": examples.json_examples(invalid=examples.INVALID)},
+        },
+        summary="Start a merge",
+        description="Creates the merge and answers at once with its task_id; poll the status_url.",
+    )
+    async def create_merge(
+        body: Annotated[MergeRequest, Body(openapi_examples=examples.MERGE_BODIES)],
+        request: Request,
+        response: Response,
+        service: Service,
+        settings: Settings,
+        idempotency_key: IdempotencyKey = None,
+    ) -> MergeAccepted:
+        check_clip_count(body, settings)
+        obj, replayed = await service.create(body, idempotency_key)
+        task_id = name_of(obj)
+        status_url = path_under_root(request, "merge_status", task_id=task_id)
+        response.headers["Location"] = status_url
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return MergeAccepted(
+            task_id=task_id,
+            status=status_view(obj).status,
+            status_url=status_url,
+            result_url=path_under_root(request, "merge_result", task_id=task_id),
+        )
+
+    @router.get(
+        "/{task_id}/status",
+        name="merge_status",
+        response_model=MergeStatusResponse,
+        responses={
+            200: {"content": examples.json_examples(processing=examples.STATUS)},
+            **error_docs(401, 404, 503),
+        },
+        summary="Status of a merge",
+    )
+    async def merge_status(task_id: TaskId, service: Service) -> MergeStatusResponse:
+        return status_view(await service.read(task_id))
+
+    @router.get(
+        "/{task_id}/result",
+        name="merge_result",
+        response_model=MergeOutcome,
+        responses={
+            200: {"content": examples.json_examples(completed=examples.COMPLETED, failed=examples.FAILED)},
+            409: {
+                "model": NotFinishedBody,
+                "description": "Not finished yet: the current status.",
+                "content": examples.json_examples(processing=examples.NOT_FINISHED),
+            },
+            **error_docs(401, 404, 503),
+        },
+        summary="Result of a finished merge",
+        description="`success: true` with the merged file's URL, or `success: false` with the reason.",
+    )
+    async def merge_result(task_id: TaskId, service: Service) -> MergeOutcome:
+        obj = await service.read(task_id)
+        outcome = result_view(obj)
+        if outcome is None:
+            status = status_view(obj)
+            raise ApiProblemError(
+                409,
+                f"merge is not finished yet (status: {status.status.value})",
+                extra={"task_id": task_id, "status": status.status.value, "progress": status.progress},
+            )
+        return outcome
+
+    @router.get(
+        "",
+        response_model=MergeList,
+        responses=error_docs(401, 422, 503),
+        summary="List merges, newest first",
+    )
+    async def list_merges(
+        service: Service,
+        status: Annotated[RestStatus | None, Query(description="Only merges with this status.")] = None,
+        limit: Annotated[int, Query(ge=1, le=list_max_limit, description="Page size.")] = 50,
+        continue_token: Annotated[
+            str | None, Query(alias="continue", max_length=1024, description="Token of the previous page.")
+        ] = None,
+    ) -> MergeList:
+        try:
+            after = listing.decode_token(continue_token) if continue_token else None
+        except listing.BadTokenError:
+            raise invalid_field(
+                ["query", "continue"], "is not a token this API returned", "continue_token"
+            ) from None
+        items, next_token = listing.page(await service.all(), status, limit, after)
+        return MergeList(items=[status_view(o) for o in items], continue_=next_token)
+
+    @router.delete(
+        "/{task_id}",
+        status_code=202,
+        response_model=MergeCancelled,
+        responses=error_docs(401, 404, 503),
+        summary="Cancel a merge",
+        description="Deletes the merge; its Kubernetes Job and pod go with it.",
+    )
+    async def cancel_merge(task_id: TaskId, service: Service) -> MergeCancelled:
+        await service.cancel(task_id)
+        return MergeCancelled(task_id=task_id)
+
+    return router

@@ -1,0 +1,65 @@
+"""Configuration from the environment (prefix ``VIDEOMERGE_API_``); api/README.md documents each field."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from videomerge_contract import Limits
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDEOMERGE_API_", extra="ignore")
+
+    namespace: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+        description="Namespace whose VideoMerges this API creates and reads.",
+    )
+    max_clips: int = Field(
+        default=Limits.DEFAULT_MAX_CLIPS,
+        ge=Limits.MIN_CLIPS,
+        le=Limits.MAX_CLIPS,
+        description="Most clips one request may merge.",
+    )
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024, description="Largest request body; more → 413.")
+    sync_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600, description="How long `/process` with `background: false` waits."
+    )
+    auth_token_file: Path | None = Field(
+        default=None, description="File of bearer tokens, one a line (a mounted Secret); re-read on change."
+    )
+    auth_tokens: SecretStr | None = Field(default=None, description="Comma-separated bearer tokens.")
+    host: str = Field(default="0.0.0.0", description="Listen address.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Listen port.")
+    kubeconfig: Path | None = Field(
+        default=None, description="Kubeconfig file; unset → in-cluster config, else ~/.kube/config."
+    )
+    kube_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of one call to the Kubernetes API server."
+    )
+    kube_pool_size: int = Field(
+        default=32, ge=1, le=512, description="HTTP connections kept open to the API server."
+    )
+    cache_enabled: bool = Field(
+        default=True, description="Serve reads from a watch-based cache; false → every read is a GET."
+    )
+    watch_timeout_seconds: int = Field(
+        default=300, ge=1, le=3600, description="Server-side length of one watch before it is renewed."
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, le=300, description="Retry-After sent with 503 when the API server is unreachable."
+    )
+    list_max_limit: int = Field(default=500, ge=1, le=5000, description="Largest `limit` of the list route.")
+    log_level: str = Field(default="INFO", description="Python log level.")
+
+    @field_validator("auth_token_file", "kubeconfig", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def static_tokens(self) -> list[str]:
+        if self.auth_tokens is None:
+            return []
+        return [t.strip() for t in self.auth_tokens.get_secret_value().split(",") if t.strip()]
