@@ -1,0 +1,198 @@
+"""The work loop: a set of merges to look at, woken by watch events, with periodic full resyncs.
+
+Like a controller-runtime work queue: kopf's handlers only mark merges dirty; this loop decides, with the
+pure queue plan, which merges start, and runs at most one task per merge at a time. Failed tasks are
+retried with backoff. Nothing here depends on memory surviving a restart: every pass rebuilds its view
+from the cache (kopf's indexes, filled from the API server before the loop is let in).
+"""
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from videomerge_operator.cache import Cache
+from videomerge_operator.metrics import OperatorMetrics
+from videomerge_operator.queue import plan_queue
+from videomerge_operator.reconcile import KubeOps, Reconciler, phase_counts
+from videomerge_operator.settings import OperatorSettings
+from videomerge_operator.transitions import StatusChange, queued
+from videomerge_operator.views import Key, MergeView
+
+log = logging.getLogger("videomerge_operator.controller")
+MAX_BACKOFF: Final = 60.0
+
+
+class Controller:
+    def __init__(
+        self, settings: OperatorSettings, kube: KubeOps, cache: Cache, metrics: OperatorMetrics
+    ) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.metrics = metrics
+        self.reconciler = Reconciler(settings, kube, cache, metrics, self._post_events, self.recheck_later)
+        self.cache = cache
+        self.ready = asyncio.Event()  # set once the cache holds the initial listing of everything watched
+        self._wake = asyncio.Event()
+        self._dirty: set[Key] = set()
+        self._busy: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+        self._not_before: dict[Key, float] = {}  # backoff after a failed task
+        self._starting: set[Key] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._next_resync = 0.0
+        self._next_sweep = 0.0
+        self._sweeping = False
+
+    # Inputs
+    def notify(self, key: Key) -> None:
+        self._dirty.add(key)
+        self._wake.set()
+
+    def recheck_later(self, key: Key, seconds: float) -> None:
+        asyncio.get_running_loop().call_later(seconds, self.notify, key)
+
+    # The loop
+    async def run(self) -> None:
+        await self.ready.wait()
+        log.info("cache ready: reconciling")
+        now = time.monotonic()
+        self._next_resync = now  # look at every merge once at start
+        self._next_sweep = now
+        try:
+            while True:
+                self.run_pass()
+                timeout = max(0.0, min(self._next_resync, self._next_sweep) - time.monotonic())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                self._wake.clear()
+        finally:
+            await self.stop()
+
+    def run_pass(self) -> None:
+        now = time.monotonic()
+        merges = self.cache.merges()
+        if now >= self._next_resync:
+            self._dirty.update(m.key for m in merges)
+            self._next_resync = now + self.settings.resync_seconds
+        if now >= self._next_sweep and not self._sweeping:
+            self._next_sweep = now + self.settings.retention_interval_seconds
+            self._sweeping = True
+            self._spawn(None, "sweep", self._sweep)
+        self._plan(merges)
+        dirty, self._dirty = self._dirty, set()
+        for key in dirty:
+            if not self._free(key, now):
+                self._dirty.add(key)  # looked at again when the running task ends or the backoff expires
+            else:
+                self._spawn(key, "sync", functools.partial(self.reconciler.sync, key))
+
+    def _plan(self, merges: list[MergeView]) -> None:
+        started = {m.key for m in merges if self.reconciler.has_job(m)} | self._starting
+        limit = self.settings.max_concurrent
+        plan = plan_queue(merges, started, limit, self.settings.concurrency_scope)
+        self.metrics.set_phase_counts(phase_counts(merges))
+        self.metrics.queue_depth.set(len(plan.positions))
+        self.metrics.running.set(plan.running + len(plan.start))
+        now = time.monotonic()
+        for key in plan.start:
+            if self._free(key, now):
+                self._dirty.discard(key)
+                self._starting.add(key)
+                self._spawn(key, "start", functools.partial(self._start, key))
+        by_key = {m.key: m for m in merges}
+        for key, position in plan.positions.items():
+            if self._free(key, now) and queued(by_key[key], position, limit, _utcnow()):
+                self._dirty.discard(key)
+                self._spawn(key, "queue", functools.partial(self._apply_queued, key, position))
+
+    def _free(self, key: Key, now: float) -> bool:
+        return key not in self._busy and self._not_before.get(key, 0.0) <= now
+
+    async def _start(self, key: Key) -> None:
+        try:
+            await self.reconciler.start(key)
+        finally:
+            self._starting.discard(key)
+
+    async def _apply_queued(self, key: Key, position: int) -> None:
+        limit = self.settings.max_concurrent
+        await self.reconciler.apply(key, lambda m: queued(m, position, limit, _utcnow()))
+
+    async def _sweep(self) -> None:
+        try:
+            await self.reconciler.sweep()
+        finally:
+            self._sweeping = False
+
+    # Tasks
+    def _spawn(self, key: Key | None, operation: str, work: Callable[[], Awaitable[None]]) -> None:
+        if key is not None:
+            self._busy.add(key)
+        task = asyncio.create_task(self._guard(key, operation, work), name=f"{operation} {key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, key: Key | None, operation: str, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+            if key is not None:
+                self._failures.pop(key, None)
+                self._not_before.pop(key, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.metrics.reconcile_errors.labels(operation=operation).inc()
+            failures = 1
+            if key is not None:
+                failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = min(MAX_BACKOFF, 0.5 * 2**failures)
+            log.exception("%s failed; retrying in %.1fs", operation, delay, extra={"merge": _label(key)})
+            if key is not None:
+                self._not_before[key] = time.monotonic() + delay
+                self.recheck_later(key, delay)
+        finally:
+            if key is not None:
+                self._busy.discard(key)
+                if key in self._dirty:
+                    self._wake.set()
+
+    def _post_events(self, merge: MergeView, change: StatusChange) -> None:
+        for body in self.reconciler.event_body(merge, change):
+            task = asyncio.create_task(self._post_event(merge.namespace, body))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _post_event(self, namespace: str, body: dict[str, object]) -> None:
+        try:
+            await self.kube.create_event(namespace, dict(body))
+        except Exception as error:  # an Event is worth a log line, never a failed reconcile
+            self.metrics.reconcile_errors.labels(operation="event").inc()
+            log.warning("could not post event: %s", error)
+
+    async def settle(self, max_passes: int = 50) -> None:
+        """Runs passes until no work is left (for tests and the benchmark's dry runs)."""
+        for _ in range(max_passes):
+            self.run_pass()
+            if not self._tasks:
+                return
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        raise RuntimeError(f"still busy after {max_passes} passes")
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _label(key: Key | None) -> str:
+    return f"{key[0]}/{key[1]}" if key else "-"

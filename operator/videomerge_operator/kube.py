@@ -1,0 +1,171 @@
+"""A thin Kubernetes API client: raw JSON in and out, run in a thread pool so the event loop never blocks.
+
+The generated ``kubernetes`` models are skipped on purpose: the operator only needs a few calls, and raw
+dicts are cheaper to build and parse than models when hundreds of merges arrive at once.
+"""
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+from kubernetes import client, config
+
+from videomerge_contract.resource import GROUP, PLURAL, VERSION
+
+T = TypeVar("T")
+JSON: Final = "application/json"
+MERGE_PATCH: Final = "application/merge-patch+json"
+REQUEST_TIMEOUT: Final = 30.0
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, body: str) -> None:
+        super().__init__(f"{status} {reason}: {body[:300]}")
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+    @property
+    def message(self) -> str:
+        """The API server's own explanation (the Status object's message), else the raw body."""
+        try:
+            return str(json.loads(self.body).get("message") or self.body)
+        except (ValueError, AttributeError):
+            return self.body[:500]
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        """409: AlreadyExists on create, or a stale resourceVersion on update/patch."""
+        return self.status == 409
+
+
+def load_api_client(kubeconfig: str | None, pool_size: int) -> client.ApiClient:
+    """In-cluster credentials when running in a pod, else the kubeconfig (setting, $KUBECONFIG, ~/.kube)."""
+    configuration = client.Configuration()
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    configuration.connection_pool_maxsize = pool_size
+    return client.ApiClient(configuration)
+
+
+def merge_path(namespace: str, name: str = "", sub: str = "") -> str:
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}"
+    return path + (f"/{quote(name)}" if name else "") + (f"/{sub}" if sub else "")
+
+
+class KubeApi:
+    """Async facade; each call runs the blocking HTTP request in a bounded thread pool."""
+
+    def __init__(self, api_client: client.ApiClient, concurrency: int) -> None:
+        self._api = api_client
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._api.close()
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    def request_sync(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = JSON,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Accept": JSON}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        _, url, headers, body, _ = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self._api.call_api(
+            method, url, header_params=headers, body=body, _request_timeout=REQUEST_TIMEOUT
+        )
+        data = response.read() or b""
+        if not 200 <= response.status <= 299:
+            raise ApiError(response.status, str(response.reason), data.decode(errors="replace"))
+        return json.loads(data) if data else {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = JSON,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(lambda: self.request_sync(method, path, body, content_type, query))
+
+    # VideoMerges
+    async def get_merge(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.request("GET", merge_path(namespace, name))
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
+    async def patch_merge_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None
+    ) -> dict[str, Any]:
+        """JSON merge patch of ``status``; with ``resource_version`` it fails with 409 if anyone wrote since."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
+        return await self.request("PATCH", merge_path(namespace, name, "status"), body, MERGE_PATCH)
+
+    async def delete_merge(self, namespace: str, name: str, uid: str) -> None:
+        options = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+        try:
+            await self.request("DELETE", merge_path(namespace, name), options)
+        except ApiError as error:
+            if not error.not_found and not error.conflict:
+                raise
+
+    # Jobs
+    async def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", f"/apis/batch/v1/namespaces/{quote(namespace)}/jobs", manifest)
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.request(
+                "GET", f"/apis/batch/v1/namespaces/{quote(namespace)}/jobs/{quote(name)}"
+            )
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
+    async def delete_job(self, namespace: str, name: str, uid: str | None) -> None:
+        options: dict[str, Any] = {"propagationPolicy": "Background"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        try:
+            await self.request(
+                "DELETE", f"/apis/batch/v1/namespaces/{quote(namespace)}/jobs/{quote(name)}", options
+            )
+        except ApiError as error:
+            if not error.not_found and not error.conflict:
+                raise
+
+    # Events
+    async def create_event(self, namespace: str, event: dict[str, Any]) -> None:
+        await self.request("POST", f"/api/v1/namespaces/{quote(namespace)}/events", event)

@@ -1,0 +1,272 @@
+"""What the operator does for one VideoMerge: start its Job, follow it, and write a truthful status.
+
+Decisions come from the pure modules (job_manifest, outcome, transitions); this module only reads the
+cache, calls the API and writes status with optimistic concurrency: every status patch carries the
+resourceVersion it was computed from, and on a conflict the merge is read again and the decision redone.
+So a terminal status written by the worker in between is seen, and never overwritten.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from videomerge_contract.enums import ErrorReason, Phase
+from videomerge_contract.phases import is_terminal
+from videomerge_contract.resource import KIND
+from videomerge_operator.cache import Cache
+from videomerge_operator.events import event_body
+from videomerge_operator.job_manifest import build_job
+from videomerge_operator.kube import ApiError
+from videomerge_operator.metrics import OperatorMetrics
+from videomerge_operator.naming import job_name_for
+from videomerge_operator.outcome import Graces, JobOutcome, OutcomeKind, job_outcome
+from videomerge_operator.retention import expired
+from videomerge_operator.settings import OperatorSettings
+from videomerge_operator.transitions import (
+    StatusChange,
+    acknowledge_terminal,
+    attempts_seen,
+    failed,
+    job_created,
+)
+from videomerge_operator.views import JobView, Key, MergeView, job_view, merge_view, owned_by_merge
+
+log = logging.getLogger("videomerge_operator.reconcile")
+PATCH_ATTEMPTS: Final = 6
+# A Job this replica just created may not be in the watch cache yet: not "lost" within this window.
+CACHE_LAG_SECONDS: Final = 30.0
+
+
+class KubeOps(Protocol):
+    async def get_merge(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+    async def patch_merge_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None
+    ) -> dict[str, Any]: ...
+    async def delete_merge(self, namespace: str, name: str, uid: str) -> None: ...
+    async def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]: ...
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+    async def delete_job(self, namespace: str, name: str, uid: str | None) -> None: ...
+    async def create_event(self, namespace: str, event: dict[str, Any]) -> None: ...
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        kube: KubeOps,
+        cache: Cache,
+        metrics: OperatorMetrics,
+        post_events: Callable[[MergeView, StatusChange], None],
+        recheck: Callable[[Key, float], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.cache = cache
+        self.metrics = metrics
+        self.post_events = post_events
+        self.recheck = recheck  # (key, seconds): look at this merge again later
+        self.clock = clock
+        self.graces = Graces(
+            image_pull=timedelta(seconds=settings.image_pull_grace_seconds),
+            container_config=timedelta(seconds=settings.container_config_grace_seconds),
+        )
+        self.created: dict[Key, float] = {}  # Jobs created here, by monotonic time, until the cache has them
+        self.first_seen: dict[Key, float] = {}
+
+    # Reading the cache
+    def job_of(self, merge: MergeView) -> JobView | None:
+        jobs = self.cache.job(merge.namespace, job_name_for(merge.name))
+        return next((j for j in jobs if owned_by_merge(j, merge)), None)
+
+    def has_job(self, merge: MergeView) -> bool:
+        if self.job_of(merge) is not None:
+            self.created.pop(merge.key, None)
+            return True
+        return merge.key in self.created
+
+    def outcome_of(self, merge: MergeView, job: JobView) -> JobOutcome:
+        return job_outcome(job, self.cache.pods(merge.namespace, job.name), self.clock(), self.graces)
+
+    # Writing status
+    async def apply(
+        self, key: Key, decide: Callable[[MergeView], StatusChange], fresh: bool = False
+    ) -> StatusChange | None:
+        """Computes the change from the merge and patches it, conditional on the merge's resourceVersion."""
+        merge = await self._read(key) if fresh else self.cache.merge(key)
+        for _ in range(PATCH_ATTEMPTS):
+            if merge is None or merge.deleting:
+                return None
+            change = decide(merge)
+            if not change.patch:
+                return change
+            try:
+                await self.kube.patch_merge_status(
+                    merge.namespace, merge.name, change.patch, merge.resource_version
+                )
+            except ApiError as error:
+                if error.not_found:
+                    return None
+                if not error.conflict:
+                    raise
+                merge = await self._read(key)
+                continue
+            self.post_events(merge, change)
+            return change
+        raise RuntimeError(f"status of {key} kept changing under {PATCH_ATTEMPTS} attempts")
+
+    async def _read(self, key: Key) -> MergeView | None:
+        body = await self.kube.get_merge(*key)
+        return merge_view(body) if body else None
+
+    # Starting
+    async def start(self, key: Key) -> None:
+        merge = self.cache.merge(key)
+        if merge is None or merge.deleting or is_terminal(merge.phase) or self.has_job(merge):
+            return
+        name = job_name_for(merge.name)
+        manifest = build_job(merge.name, merge.namespace, merge.uid, self.settings)
+        try:
+            await self.kube.create_job(merge.namespace, manifest)
+        except ApiError as error:
+            if error.status in (400, 422):  # the manifest itself is refused: retrying cannot help
+                message = f"The worker Job could not be created: {error.message}"
+                await self._finish(key, lambda m: failed(m, ErrorReason.JOB_FAILED, message, self.clock()))
+                return
+            if not error.conflict:
+                raise
+            if not await self._adopt_existing(merge, name):
+                return
+        else:
+            self.metrics.jobs_created.inc()
+            seen = self.first_seen.get(key)
+            if seen is not None:
+                self.metrics.creation_to_job.observe(time.monotonic() - seen)
+            log.info("created job", extra={"merge": f"{key[0]}/{key[1]}", "job": name})
+        self.created[key] = time.monotonic()
+        await self.apply(key, lambda m: job_created(m, name, self.clock()))
+
+    async def _adopt_existing(self, merge: MergeView, name: str) -> bool:
+        """A Job with our name exists: ours (a retry, a restart) is fine; anything else is handled."""
+        body = await self.kube.get_job(merge.namespace, name)
+        if body is None:
+            self.recheck(merge.key, 1.0)  # it was being deleted: try again
+            return False
+        existing = job_view(body)
+        if owned_by_merge(existing, merge):
+            return True
+        if existing.owner_kind == KIND and existing.owner_name == merge.name:
+            # Left by an earlier VideoMerge of the same name; garbage collection is on its way. Hurry it.
+            await self.kube.delete_job(merge.namespace, name, existing.uid)
+            self.recheck(merge.key, 2.0)
+            return False
+        message = (
+            f"A Job named {name} already exists in {merge.namespace} and does not belong to this VideoMerge"
+        )
+        await self.apply(merge.key, lambda m: failed(m, ErrorReason.JOB_FAILED, message, self.clock()))
+        return False
+
+    # Following
+    async def sync(self, key: Key) -> None:
+        merge = self.cache.merge(key)
+        if merge is None:
+            self.created.pop(key, None)
+            self.first_seen.pop(key, None)
+            return
+        if merge.deleting:
+            return
+        self.first_seen.setdefault(key, time.monotonic())
+        job = self.job_of(merge)
+        if job is not None:
+            self.created.pop(key, None)
+        if is_terminal(merge.phase):
+            attempts = self.outcome_of(merge, job).attempts if job else None
+            await self._finish(key, lambda m: acknowledge_terminal(m, self.clock(), attempts))
+            return
+        if job is None:
+            await self._check_lost(merge)
+            return
+        await self._follow(merge, job)
+
+    async def _follow(self, merge: MergeView, job: JobView) -> None:
+        outcome = self.outcome_of(merge, job)
+        if outcome.recheck_at is not None:
+            self.recheck(merge.key, max(0.5, (outcome.recheck_at - self.clock()).total_seconds()))
+        max_attempts = self.settings.backoff_limit + 1
+        if outcome.kind == OutcomeKind.RUNNING:
+
+            def progress(m: MergeView) -> StatusChange:
+                recorded, counted = (
+                    job_created(m, job.name, self.clock()),
+                    attempts_seen(m, outcome.attempts, max_attempts, outcome.message),
+                )
+                return StatusChange({**recorded.patch, **counted.patch}, recorded.events + counted.events)
+
+            await self.apply(merge.key, progress)
+            return
+        if outcome.kind == OutcomeKind.SUCCEEDED:
+            reason, message = (
+                ErrorReason.WORKER_CRASHED,
+                "The worker exited successfully without reporting a result",
+            )
+        else:
+            reason, message = outcome.reason or ErrorReason.JOB_FAILED, outcome.message
+        # Read again before concluding: the worker writes its terminal status just before it exits.
+        change = await self._finish(
+            merge.key,
+            lambda m: (
+                acknowledge_terminal(m, self.clock(), outcome.attempts)
+                if is_terminal(m.phase)
+                else failed(m, reason, message, self.clock(), outcome.attempts)
+            ),
+            fresh=True,
+        )
+        if outcome.kind == OutcomeKind.STUCK and change is not None:
+            await self.kube.delete_job(merge.namespace, job.name, job.uid)
+
+    async def _finish(
+        self, key: Key, decide: Callable[[MergeView], StatusChange], fresh: bool = False
+    ) -> StatusChange | None:
+        change = await self.apply(key, decide, fresh=fresh)
+        if change is not None and change.finished is not None:
+            phase, reason = change.finished
+            self.metrics.finished.labels(phase=phase, reason=reason).inc()
+        return change
+
+    async def _check_lost(self, merge: MergeView) -> None:
+        name = merge.status.job_name
+        if not name:
+            return  # not started yet: the queue decides
+        created = self.created.get(merge.key)
+        if created is not None and time.monotonic() - created < CACHE_LAG_SECONDS:
+            return
+        body = await self.kube.get_job(merge.namespace, name)
+        if body is not None and owned_by_merge(job_view(body), merge):
+            self.recheck(merge.key, 2.0)  # the cache is behind
+            return
+        message = f"Job {name} disappeared before the merge finished"
+        await self._finish(
+            merge.key, lambda m: failed(m, ErrorReason.JOB_LOST, message, self.clock()), fresh=True
+        )
+
+    # Cleaning up
+    async def sweep(self) -> int:
+        """Deletes finished merges older than the retention; returns how many."""
+        old = expired(self.cache.merges(), self.clock(), timedelta(seconds=self.settings.retention_seconds))
+        for merge in old:
+            await self.kube.delete_merge(merge.namespace, merge.name, merge.uid)
+            self.metrics.deleted_by_retention.inc()
+            log.info("deleted by retention", extra={"merge": f"{merge.namespace}/{merge.name}"})
+        return len(old)
+
+    def event_body(self, merge: MergeView, change: StatusChange) -> list[dict[str, Any]]:
+        return [event_body(merge, e, self.clock(), self.settings.identity) for e in change.events]
+
+
+def phase_counts(merges: list[MergeView]) -> dict[Phase | None, int]:
+    counts: dict[Phase | None, int] = {}
+    for merge in merges:
+        counts[merge.phase] = counts.get(merge.phase, 0) + 1
+    return counts

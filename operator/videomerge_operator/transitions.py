@@ -1,0 +1,185 @@
+"""Status changes the operator makes, with the Events that tell a person about them. Pure functions.
+
+Each function takes the merge as last read and returns only the status fields that must change (a JSON
+merge patch for the status subresource; ``None`` deletes a field) plus the Events to post. An empty change
+means there is nothing to write. A terminal phase is never changed here ("terminal wins").
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from videomerge_contract.enums import ErrorReason, Phase, Stage
+from videomerge_contract.models import Condition, MergeError, set_condition
+from videomerge_contract.phases import can_transition, is_terminal
+from videomerge_contract.resource import CONDITION_COMPLETE, CONDITION_FAILED, CONDITION_JOB_CREATED
+from videomerge_operator.views import MergeView
+
+NORMAL: Final = "Normal"
+WARNING: Final = "Warning"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    patch: dict[str, Any] = field(default_factory=dict)
+    events: tuple[EventSpec, ...] = ()
+    finished: tuple[str, str] | None = None  # (phase, reason) when this change announces the merge's end
+
+    def __bool__(self) -> bool:
+        return bool(self.patch or self.events)
+
+
+def _conditions_patch(
+    merge: MergeView, type_: str, status: bool, reason: str, message: str, now: datetime
+) -> dict[str, Any]:
+    current = merge.status.conditions
+    stamp = now.replace(microsecond=0)
+    updated = set_condition(current, type_, status, reason, message, merge.generation, stamp)
+    if _comparable(updated) == _comparable(current):
+        return {}
+    return {"conditions": [c.to_crd() for c in updated]}
+
+
+def _comparable(conditions: list[Condition]) -> set[tuple[Any, ...]]:
+    return {(c.type, c.status, c.reason, c.message, c.observed_generation) for c in conditions}
+
+
+def _finish(
+    merge: MergeView,
+    patch: dict[str, Any],
+    events: tuple[EventSpec, ...],
+    finished: tuple[str, str] | None = None,
+) -> StatusChange:
+    if not patch:
+        return StatusChange(events=events)
+    return StatusChange({**patch, "observedGeneration": merge.generation}, events, finished)
+
+
+def queued(merge: MergeView, position: int, limit: int, now: datetime) -> StatusChange:
+    """Waiting for a slot at ``position`` (1 = next to start)."""
+    if is_terminal(merge.phase) or merge.status.job_name or not can_transition(merge.phase, Phase.QUEUED):
+        return StatusChange()
+    s = merge.status
+    patch: dict[str, Any] = {}
+    if s.phase != Phase.QUEUED:
+        patch.update(phase=Phase.QUEUED.value, stage=Stage.QUEUED.value, progress=0)
+    if s.queue_position != position:
+        patch["queuePosition"] = position
+    if s.clips != merge.clips:
+        patch["clips"] = merge.clips
+    message = f"Waiting for a free worker slot (limit {limit})"
+    patch |= _conditions_patch(merge, CONDITION_JOB_CREATED, False, "Queued", message, now)
+    events = (
+        () if s.phase == Phase.QUEUED else (EventSpec(NORMAL, "Queued", f"{message}; position {position}"),)
+    )
+    return _finish(merge, patch, events)
+
+
+def job_created(merge: MergeView, job_name: str, now: datetime) -> StatusChange:
+    """The Job exists: record it, and move a merge that has not started to Pending."""
+    if is_terminal(merge.phase):
+        return StatusChange()
+    s = merge.status
+    patch: dict[str, Any] = {}
+    if s.phase in (None, Phase.QUEUED):
+        patch.update(phase=Phase.PENDING.value, stage=Stage.STARTING.value, progress=0)
+    if s.job_name != job_name:
+        patch["jobName"] = job_name
+    if s.queue_position is not None:
+        patch["queuePosition"] = None
+    if s.clips != merge.clips:
+        patch["clips"] = merge.clips
+    if s.attempts is None:
+        patch["attempts"] = 0
+    message = f"Created Job {job_name}"
+    patch |= _conditions_patch(merge, CONDITION_JOB_CREATED, True, "JobCreated", message, now)
+    events = () if s.job_name == job_name else (EventSpec(NORMAL, "JobCreated", message),)
+    return _finish(merge, patch, events)
+
+
+def attempts_seen(merge: MergeView, attempts: int, max_attempts: int, last_failure: str = "") -> StatusChange:
+    """Counts the worker pods the Job has run; attempts only go up. A new attempt after a failure is told."""
+    previous = merge.status.attempts or 0
+    if is_terminal(merge.phase) or attempts <= previous:
+        return StatusChange()
+    events: tuple[EventSpec, ...] = ()
+    if attempts > 1:
+        events = (
+            EventSpec(
+                WARNING,
+                "Retrying",
+                f"Attempt {attempts - 1} failed; starting attempt {attempts} of {max_attempts}"
+                + (f". {last_failure}" if last_failure else ""),
+            ),
+        )
+    return _finish(merge, {"attempts": attempts}, events)
+
+
+def failed(
+    merge: MergeView, reason: ErrorReason, message: str, now: datetime, attempts: int | None = None
+) -> StatusChange:
+    """The operator found the merge failed (the worker could not say so itself)."""
+    if is_terminal(merge.phase):
+        return StatusChange()
+    error = MergeError(reason=reason, message=message[:4096])
+    patch: dict[str, Any] = {
+        "phase": Phase.FAILED.value,
+        "message": error.message,
+        "error": error.to_crd(),
+        "completionTime": _stamp(now),
+        "queuePosition": None,
+    }
+    if attempts is not None and attempts > (merge.status.attempts or 0):
+        patch["attempts"] = attempts
+    patch |= _conditions_patch(merge, CONDITION_FAILED, True, reason.value, error.message, now)
+    event = EventSpec(WARNING, "Failed", f"{reason.value}: {error.message}")
+    return _finish(merge, patch, (event,), (Phase.FAILED.value, reason.value))
+
+
+def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None = None) -> StatusChange:
+    """The worker wrote Completed or Failed: add the matching condition and completion time, once."""
+    s = merge.status
+    if not is_terminal(s.phase):
+        return StatusChange()
+    patch: dict[str, Any] = {}
+    if s.phase == Phase.COMPLETED:
+        message = _completion_message(merge)
+        patch |= _conditions_patch(merge, CONDITION_COMPLETE, True, "MergeCompleted", message, now)
+        event = EventSpec(NORMAL, "Completed", message)
+        ending = (Phase.COMPLETED.value, "")
+    else:
+        reason = s.error.reason.value if s.error else ErrorReason.JOB_FAILED.value
+        message = (s.error.message if s.error else s.message) or "The merge failed"
+        patch |= _conditions_patch(merge, CONDITION_FAILED, True, reason, message, now)
+        event = EventSpec(WARNING, "Failed", f"{reason}: {message}")
+        ending = (Phase.FAILED.value, reason)
+    announced = bool(patch)
+    events = (event,) if announced else ()
+    if s.completion_time is None:
+        patch["completionTime"] = _stamp(now)
+    if s.queue_position is not None:
+        patch["queuePosition"] = None
+    if attempts is not None and attempts > (s.attempts or 0):
+        patch["attempts"] = attempts
+    return _finish(merge, patch, events, ending if announced else None)
+
+
+def _completion_message(merge: MergeView) -> str:
+    result = merge.status.result
+    if result is None:
+        return "The merge completed"
+    return (
+        f"Merged {result.clips_merged} clips into {result.duration_seconds:.1f}s of video "
+        f"in {result.processing_time:.1f}s"
+    )
+
+
+def _stamp(now: datetime) -> str:
+    return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,118 @@
+"""An in-memory stand-in for the API server: enough of it for the controller, with watch-like callbacks."""
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from videomerge_operator.cache import MemoryCache
+from videomerge_operator.kube import ApiError
+from videomerge_operator.views import Key, job_view, merge_view, pod_view
+
+
+class FakeCluster:
+    def __init__(self) -> None:
+        self.merges: dict[Key, dict[str, Any]] = {}
+        self.jobs: dict[Key, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.jobs_created: list[Key] = []
+        self.cache = MemoryCache()
+        self.notify: Callable[[Key], None] = lambda key: None
+        self.fail_next_create: ApiError | None = None
+        self.before_status_patch: Callable[[Key, dict[str, Any]], None] | None = None
+        self.watch_jobs = True  # False: created Jobs do not reach the cache (a lagging watch)
+        self._rv = itertools.count(100)
+        self._uid = itertools.count(1)
+
+    # Test-side helpers
+    def add_merge(self, body: dict[str, Any]) -> None:
+        meta = body["metadata"]
+        self.merges[(meta["namespace"], meta["name"])] = body
+        self._changed_merge(body)
+
+    def worker_writes(self, key: Key, **status: Any) -> None:
+        body = self.merges[key]
+        body["status"] = {**body.get("status", {}), **status}
+        self._changed_merge(body)
+
+    def set_job(self, key: Key, job: dict[str, Any], pods: list[dict[str, Any]] = ()) -> None:
+        self.jobs[key] = job
+        self.cache.job_views[key] = job_view(job)
+        self.cache.pod_views[key] = [pod_view(p, "worker") for p in pods]
+        owner = job["metadata"]["ownerReferences"][0]["name"]
+        self.notify((key[0], owner))
+
+    def phase(self, key: Key) -> str | None:
+        return self.merges[key].get("status", {}).get("phase")
+
+    def status(self, key: Key) -> dict[str, Any]:
+        return self.merges[key].get("status", {})
+
+    def _changed_merge(self, body: dict[str, Any]) -> None:
+        body["metadata"]["resourceVersion"] = str(next(self._rv))
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        self.cache.merge_views[key] = merge_view(body)
+        self.notify(key)
+
+    # KubeOps
+    async def get_merge(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.merges.get((namespace, name))
+
+    async def patch_merge_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None
+    ) -> dict[str, Any]:
+        key = (namespace, name)
+        if self.before_status_patch is not None:
+            hook, self.before_status_patch = self.before_status_patch, None
+            hook(key, status)
+        body = self.merges.get(key)
+        if body is None:
+            raise ApiError(404, "Not Found", "")
+        if resource_version and resource_version != body["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict", '{"message": "the object has been modified"}')
+        merged = dict(body.get("status", {}))
+        for field, value in status.items():
+            if value is None:
+                merged.pop(field, None)
+            else:
+                merged[field] = value
+        body["status"] = merged
+        self._changed_merge(body)
+        return body
+
+    async def delete_merge(self, namespace: str, name: str, uid: str) -> None:
+        self.merges.pop((namespace, name), None)
+        self.cache.merge_views.pop((namespace, name), None)
+        self.notify((namespace, name))
+
+    async def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0.01)  # the round trip, during which other passes may run
+        if self.fail_next_create is not None:
+            error, self.fail_next_create = self.fail_next_create, None
+            raise error
+        key = (namespace, manifest["metadata"]["name"])
+        if key in self.jobs:
+            raise ApiError(409, "Conflict", '{"reason": "AlreadyExists"}')
+        job = {
+            **manifest,
+            "metadata": {**manifest["metadata"], "uid": f"job-{next(self._uid)}"},
+            "status": {},
+        }
+        self.jobs[key] = job
+        self.jobs_created.append(key)
+        if self.watch_jobs:
+            self.cache.job_views[key] = job_view(job)
+        return job
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.jobs.get((namespace, name))
+
+    async def delete_job(self, namespace: str, name: str, uid: str | None) -> None:
+        self.jobs.pop((namespace, name), None)
+        self.cache.job_views.pop((namespace, name), None)
+
+    async def create_event(self, namespace: str, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+    def event_reasons(self, name: str) -> list[str]:
+        return [e["reason"] for e in self.events if e["involvedObject"]["name"] == name]

@@ -1,0 +1,141 @@
+"""Status changes: right fields, right Events, idempotent, and a terminal status is never touched."""
+
+from datetime import timedelta
+
+import pytest
+from op_factories import T0, merge_body
+
+from videomerge_contract.enums import ErrorReason
+from videomerge_operator.transitions import acknowledge_terminal, attempts_seen, failed, job_created, queued
+from videomerge_operator.views import merge_view
+
+NOW = T0 + timedelta(seconds=10)
+COMPLETED = {
+    "phase": "Completed",
+    "result": {
+        "mergedUrl": "s3://b/k.mp4",
+        "durationSeconds": 12.5,
+        "processingTime": 3.25,
+        "clipsMerged": 2,
+    },
+    "completionTime": "2026-01-01T12:00:09Z",
+}
+WORKER_FAILED = {"phase": "Failed", "error": {"reason": "InvalidInput", "message": "clip 1 is not a video"}}
+
+
+def view(status=None, **kwargs):
+    return merge_view(merge_body(status=status, **kwargs))
+
+
+def applied(status, change):
+    """The status after the API server applied ``change.patch`` as a JSON merge patch."""
+    merged = dict(status or {})
+    for key, value in change.patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def condition(status, type_):
+    return next(c for c in status["conditions"] if c["type"] == type_)
+
+
+def test_queued_sets_phase_position_and_a_condition_once():
+    change = queued(view(), 3, 4, NOW)
+    assert change.patch["phase"] == "Queued" and change.patch["queuePosition"] == 3
+    assert change.patch["clips"] == 2 and change.patch["stage"] == "queued"
+    cond = condition(change.patch, "JobCreated")
+    assert (cond["status"], cond["reason"], cond["observedGeneration"]) == ("False", "Queued", 1)
+    assert [e.reason for e in change.events] == ["Queued"]
+    status = applied({}, change)
+    assert not queued(view(status), 3, 4, NOW), "nothing to write the second time"
+    moved = queued(view(status), 1, 4, NOW)
+    assert moved.patch == {"queuePosition": 1, "observedGeneration": 1} and moved.events == ()
+
+
+def test_job_created_moves_to_pending_and_records_the_job():
+    queued_status = applied({}, queued(view(), 2, 4, NOW))
+    change = job_created(view(queued_status), "vm-m1", NOW)
+    assert change.patch["phase"] == "Pending"
+    assert change.patch["jobName"] == "vm-m1"
+    assert change.patch["queuePosition"] is None
+    assert change.patch["attempts"] == 0
+    cond = condition(change.patch, "JobCreated")
+    assert (cond["status"], cond["reason"]) == ("True", "JobCreated")
+    assert [e.reason for e in change.events] == ["JobCreated"]
+    assert not job_created(view(applied(queued_status, change)), "vm-m1", NOW)
+
+
+def test_job_created_never_moves_a_running_merge_back():
+    change = job_created(
+        view({"phase": "Processing", "jobName": "vm-m1", "attempts": 1, "clips": 2}), "vm-m1", NOW
+    )
+    assert "phase" not in change.patch
+
+
+@pytest.mark.parametrize("status", [COMPLETED, WORKER_FAILED])
+def test_terminal_wins(status):
+    merge = view(status)
+    assert not queued(merge, 1, 1, NOW)
+    assert not job_created(merge, "vm-m1", NOW)
+    assert not attempts_seen(merge, 5, 3)
+    assert not failed(merge, ErrorReason.JOB_LOST, "gone", NOW)
+
+
+def test_attempts_only_go_up_and_retries_are_told():
+    merge = view({"phase": "Processing", "attempts": 1})
+    change = attempts_seen(merge, 2, 3, "s3 down")
+    assert change.patch["attempts"] == 2
+    assert change.events[0].reason == "Retrying" and "s3 down" in change.events[0].message
+    assert not attempts_seen(merge, 1, 3)
+    assert attempts_seen(view({"attempts": 0}), 1, 3).events == (), "a first attempt is no retry"
+
+
+def test_failed_by_the_operator():
+    change = failed(
+        view({"phase": "Processing", "attempts": 1}), ErrorReason.OUT_OF_MEMORY, "OOMKilled", NOW, 3
+    )
+    p = change.patch
+    assert (p["phase"], p["error"], p["message"], p["attempts"]) == (
+        "Failed",
+        {"reason": "OutOfMemory", "message": "OOMKilled"},
+        "OOMKilled",
+        3,
+    )
+    assert p["completionTime"] == "2026-01-01T12:00:10Z"
+    assert condition(p, "Failed")["reason"] == "OutOfMemory"
+    assert change.events[0].type == "Warning"
+    assert change.finished == ("Failed", "OutOfMemory")
+
+
+def test_acknowledging_a_completion_written_by_the_worker():
+    status = {**COMPLETED, "attempts": 1, "jobName": "vm-m1"}
+    change = acknowledge_terminal(view(status), NOW, attempts=1)
+    assert set(change.patch) == {"conditions", "observedGeneration"}, (
+        "phase, result and time stay the worker's"
+    )
+    cond = condition(change.patch, "Complete")
+    assert (cond["status"], cond["reason"]) == ("True", "MergeCompleted")
+    assert "12.5s" in cond["message"]
+    assert [e.reason for e in change.events] == ["Completed"]
+    assert change.finished == ("Completed", "")
+    again = acknowledge_terminal(view(applied(status, change)), NOW, attempts=1)
+    assert not again, "the Event is posted once"
+
+
+def test_acknowledging_a_failure_written_by_the_worker():
+    change = acknowledge_terminal(view(WORKER_FAILED), NOW)
+    assert condition(change.patch, "Failed")["reason"] == "InvalidInput"
+    assert change.patch["completionTime"] == "2026-01-01T12:00:10Z"
+    assert change.events[0].message == "InvalidInput: clip 1 is not a video"
+
+
+def test_condition_transition_time_moves_only_when_the_status_changes():
+    first = applied({}, queued(view(), 2, 4, NOW))
+    later = applied(first, queued(view(first), 1, 4, NOW + timedelta(minutes=5)))
+    assert (
+        condition(later, "JobCreated")["lastTransitionTime"]
+        == condition(first, "JobCreated")["lastTransitionTime"]
+    )
