@@ -1,0 +1,144 @@
+"""A threaded HTTP server on 127.0.0.1 that serves files from a folder, with misbehaviour on request.
+
+Query parameters on any file URL choose how it is served:
+  status=N        answer N with a short body instead of the file
+  redirect=URL    answer 302 to URL (repeat with hops=K: K redirects to itself before that)
+  delay=S         wait S seconds before answering
+  drip=S          send the body in 4 KiB pieces, S seconds apart
+  fail=K          answer 503 to the first K requests for this exact URL, then serve it
+  cut=N           declare the full length but close the connection after N bytes (first request only)
+Ranges (``Range: bytes=a-``) are honoured with 206. Every request is recorded in ``requests``.
+"""
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+CHUNK = 64 * 1024
+DRIP_CHUNK = 4 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    query: str
+    range: str | None
+
+
+class FileServer:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[Request] = []
+        self._hits: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        handler = _make_handler(self)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="file-server", daemon=True)
+
+    def url(self, name: str, **knobs: object) -> str:
+        query = "&".join(f"{k}={v}" for k, v in knobs.items())
+        return f"http://127.0.0.1:{self.port}/{name}" + (f"?{query}" if query else "")
+
+    def hit(self, key: str) -> int:
+        with self._lock:
+            self._hits[key] += 1
+            return self._hits[key]
+
+    def __enter__(self) -> "FileServer":
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            knobs = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            server.requests.append(Request(parts.path, parts.query, self.headers.get("Range")))
+            hits = server.hit(self.path)
+            time.sleep(float(knobs.get("delay", 0)))
+            if "redirect" in knobs:
+                hops = int(knobs.get("hops", 0))
+                location = knobs["redirect"]
+                if hops >= hits:
+                    location = self.path
+                return self._short(302, {"Location": location})
+            if "status" in knobs:
+                return self._short(int(knobs["status"]))
+            if hits <= int(knobs.get("fail", 0)):
+                return self._short(503)
+            path = server.root / parts.path.lstrip("/")
+            if not path.is_file() or server.root not in path.resolve().parents:
+                return self._short(404)
+            self._send_file(path, knobs, first=hits == 1)
+
+        def _short(self, status: int, headers: dict[str, str] | None = None) -> None:
+            body = f"status {status}\n".encode()
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _send_file(self, path: Path, knobs: dict[str, str], *, first: bool) -> None:
+            size = path.stat().st_size
+            start = 0
+            range_header = self.headers.get("Range", "")
+            if range_header.startswith("bytes=") and range_header.endswith("-"):
+                start = int(range_header[6:-1])
+                if start >= size:
+                    return self._short(416)
+            self.send_response(206 if start else 200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(size - start))
+            self.send_header("Accept-Ranges", "bytes")
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+            self.end_headers()
+            self.wfile.flush()
+            cut = int(knobs["cut"]) if "cut" in knobs and first else None
+            drip = float(knobs.get("drip", 0))
+            with path.open("rb") as f:
+                if cut is None and not drip:
+                    self.connection.sendfile(f, start, size - start)
+                    return
+                f.seek(start)
+                sent = 0
+                while chunk := f.read(DRIP_CHUNK if drip else CHUNK):
+                    if cut is not None and sent + len(chunk) > cut:
+                        self.wfile.write(chunk[: cut - sent])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    sent += len(chunk)
+                    time.sleep(drip)
+
+    return Handler
+
+
+def serve(root: Path) -> FileServer:
+    """``with serve(folder) as server: server.url("a.mp4")``."""
+    return FileServer(root.resolve())

@@ -1,0 +1,173 @@
+"""Streaming clip downloads: size cap, timeouts, bounded retries with backoff and resume, redirect cap."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from videomerge_contract import ErrorReason
+from videomerge_worker.errors import WorkerError
+from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.urlguard import GuardedBackend, RefusedUrlError, check_scheme, http_transport
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({408, 425, 429})
+MAX_RETRY_AFTER_SECONDS = 30.0
+USER_AGENT = "videomerge-worker/0.1"
+
+
+class _TransientError(Exception):
+    """One attempt failed in a way a later attempt may not."""
+
+    def __init__(self, reason: ErrorReason, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.reason, self.problem, self.retry_after = reason, problem, retry_after
+
+
+class Downloader:
+    """Downloads clips to local files; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        backoff_seconds: float = 0.5,
+        backend: GuardedBackend | None = None,
+    ) -> None:
+        self.settings = settings
+        self.on_bytes = on_bytes or (lambda n: None)
+        self.backoff_seconds = backoff_seconds
+        self.client = httpx.Client(
+            transport=http_transport(
+                allow_private=settings.allow_private_urls,
+                max_connections=settings.download_concurrency,
+                backend=backend,
+            ),
+            timeout=httpx.Timeout(
+                settings.download_read_timeout_seconds, connect=settings.download_connect_timeout_seconds
+            ),
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: the address guard must see the real peer
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "Downloader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch(self, index: int, url: str, dest: Path) -> int:
+        """Downloads clip ``index`` from ``url`` to ``dest``; returns its size in bytes."""
+
+        def fail(reason: ErrorReason, problem: str, *, permanent: bool) -> WorkerError:
+            return WorkerError.for_clip(reason, index, url, problem, permanent=permanent)
+
+        try:
+            check_scheme(url)
+        except RefusedUrlError as exc:
+            raise fail(ErrorReason.INVALID_INPUT, str(exc), permanent=True) from None
+        deadline = time.monotonic() + self.settings.download_timeout_seconds
+        with dest.open("wb") as out:
+            for attempt in range(1, self.settings.download_attempts + 1):
+                try:
+                    return self._attempt(url, out, deadline, fail)
+                except _TransientError as exc:
+                    pause = self.backoff_seconds * 2 ** (attempt - 1)
+                    if exc.retry_after is not None:
+                        pause = max(pause, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+                    if attempt == self.settings.download_attempts or time.monotonic() + pause > deadline:
+                        tries = f" (after {attempt} attempts)" if attempt > 1 else ""
+                        raise fail(exc.reason, exc.problem + tries, permanent=False) from None
+                    time.sleep(pause)
+                except RefusedUrlError as exc:
+                    raise fail(ErrorReason.DOWNLOAD_FAILED, f"refused: {exc}", permanent=True) from None
+                except OSError as exc:
+                    raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {index + 1}: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, url: str, out: BinaryIO, deadline: float, fail: Callable[..., WorkerError]) -> int:
+        """One attempt, following redirects; resumes after what ``out`` already holds when it can."""
+        cap = self.settings.max_clip_bytes
+        have = out.tell()
+        current = url
+        for _ in range(self.settings.max_redirects + 1):
+            headers = {"Range": f"bytes={have}-"} if have else {}
+            try:
+                with self.client.stream("GET", current, headers=headers) as response:
+                    status = response.status_code
+                    if status in REDIRECT_STATUSES and "location" in response.headers:
+                        current = str(response.url.join(response.headers["location"]))
+                        try:
+                            check_scheme(current)
+                        except RefusedUrlError as exc:
+                            raise RefusedUrlError(f"redirected to {current}: {exc}") from None
+                        continue
+                    if status >= 500 or status in RETRY_STATUSES:
+                        raise _TransientError(
+                            ErrorReason.DOWNLOAD_FAILED, f"HTTP {status}", _retry_after(response)
+                        )
+                    if status == 416 and have:
+                        out.seek(0)
+                        out.truncate()
+                        raise _TransientError(ErrorReason.DOWNLOAD_FAILED, "HTTP 416 on resume")
+                    if status not in (200, 206):  # 4xx: the URL itself is wrong; asking again will not help
+                        raise fail(ErrorReason.DOWNLOAD_FAILED, f"HTTP {status}", permanent=True)
+                    start = _resume_offset(response) if status == 206 else 0
+                    if start != have:
+                        out.seek(0)
+                        out.truncate()
+                        have = 0
+                        if start != 0:
+                            raise _TransientError(
+                                ErrorReason.DOWNLOAD_FAILED, "the server resumed at the wrong offset"
+                            )
+                    length = response.headers.get("content-length")
+                    if length and length.isdigit() and have + int(length) > cap:
+                        raise fail(
+                            ErrorReason.DOWNLOAD_FAILED, _too_big(have + int(length), cap), permanent=True
+                        )
+                    for chunk in response.iter_raw():
+                        have += len(chunk)
+                        if have > cap:
+                            raise fail(ErrorReason.DOWNLOAD_FAILED, _too_big(have, cap), permanent=True)
+                        if time.monotonic() > deadline:
+                            raise fail(ErrorReason.TIMEOUT, _slow(self.settings), permanent=False)
+                        out.write(chunk)
+                        self.on_bytes(len(chunk))
+                    return have
+            except httpx.TimeoutException as exc:
+                raise _TransientError(ErrorReason.TIMEOUT, f"timed out ({type(exc).__name__})") from None
+            except httpx.TransportError as exc:
+                raise _TransientError(ErrorReason.DOWNLOAD_FAILED, f"connection failed: {exc}") from None
+        raise fail(
+            ErrorReason.DOWNLOAD_FAILED, f"more than {self.settings.max_redirects} redirects", permanent=True
+        )
+
+
+def _resume_offset(response: httpx.Response) -> int:
+    """Start of the byte range in a 206 answer (``Content-Range: bytes START-END/TOTAL``)."""
+    value = response.headers.get("content-range", "")
+    try:
+        return int(value.split(" ", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _too_big(size: int, cap: int) -> str:
+    return f"larger than the {cap}-byte limit per clip (at least {size} bytes)"
+
+
+def _slow(settings: WorkerSettings) -> str:
+    return f"the download took longer than {settings.download_timeout_seconds:g} s"

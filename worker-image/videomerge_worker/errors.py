@@ -1,0 +1,59 @@
+"""The one exception type the worker raises for anything a user should hear about."""
+
+from videomerge_contract import ErrorReason, MergeError
+from videomerge_contract.limits import Limits
+
+
+class WorkerError(Exception):
+    """A failed merge: a reason code, one human sentence, and the clip at fault when there is one.
+
+    ``permanent`` says whether running the same merge again cannot help (the input is at fault); it
+    defaults to the reason's own rule and is set explicitly where one reason covers both cases (a 404
+    download is permanent, a 503 is not).
+    """
+
+    def __init__(
+        self,
+        reason: ErrorReason,
+        message: str,
+        *,
+        clip_index: int | None = None,
+        clip_url: str | None = None,
+        permanent: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.clip_index = clip_index
+        self.clip_url = clip_url
+        self.permanent = (not reason.retryable) if permanent is None else permanent
+
+    @classmethod
+    def for_clip(
+        cls,
+        reason: ErrorReason,
+        index: int,
+        url: str,
+        problem: str,
+        *,
+        permanent: bool | None = None,
+    ) -> "WorkerError":
+        """An error about clip ``index`` (0-based); the message counts from 1, as people do."""
+        return cls(
+            reason,
+            f"clip {index + 1} ({url}): {problem}",
+            clip_index=index,
+            clip_url=url,
+            permanent=permanent,
+        )
+
+    def to_status(self) -> MergeError:
+        return MergeError(
+            reason=self.reason,
+            message=self.message[: Limits.MAX_MESSAGE_LENGTH],
+            clip_index=self.clip_index,
+            clip_url=self.clip_url,
+        )
+
+    def one_line(self) -> str:
+        return f"{self.reason.value}: {' '.join(self.message.split())}"

@@ -1,0 +1,187 @@
+"""FFmpeg argument lists (pure): what to encode to, per-clip filter chains, and the three kinds of step.
+
+FFmpeg only ever reads local files we wrote, named with ``file:`` and behind a protocol whitelist, so
+nothing inside a clip (an HLS playlist, a concat script, a reference movie) can reach the network or
+other files. The concat list holds bare relative names, so the concat demuxer keeps its safe mode.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from videomerge_contract import Fit, Quality
+from videomerge_worker.geometry import Size, scaled_size
+from videomerge_worker.probe import ClipInfo
+
+PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
+COMMON = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats", "-progress", "pipe:1"]
+CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """x264 CRF and preset, AAC bitrate. Presets lean fast: the worker is paid by the minute."""
+
+    crf: int
+    preset: str
+    audio_bitrate: str
+
+
+ENCODINGS: dict[Quality, Encoding] = {
+    Quality.LOW: Encoding(crf=28, preset="veryfast", audio_bitrate="96k"),
+    Quality.MEDIUM: Encoding(crf=23, preset="veryfast", audio_bitrate="128k"),
+    Quality.HIGH: Encoding(crf=21, preset="faster", audio_bitrate="160k"),
+    Quality.ORIGINAL: Encoding(crf=18, preset="faster", audio_bitrate="192k"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The stream parameters every part of the output shares."""
+
+    size: Size
+    frame_rate: Fraction
+    sample_rate: int
+    channels: int
+    profile: str  # x264 profile: baseline, main or high
+    timescale: int  # MP4 video track timescale
+    encoding: Encoding
+    fit: Fit
+
+
+def video_chain(clip: ClipInfo, target: Target) -> str:
+    """Upright, square pixels, scaled to fit (pad) or cover (crop) the canvas, one rate, yuv420p.
+    FFmpeg's autorotate has already turned the frames upright when this chain sees them."""
+    canvas = target.size
+    scaled = scaled_size(clip.video.display_size, canvas, target.fit)
+    filters = [] if clip.video.progressive else ["yadif=deint=interlaced"]
+    filters += [f"scale={scaled.width}:{scaled.height}:flags=bicubic", "setsar=1"]
+    if target.fit is Fit.PAD:
+        filters.append(f"pad={canvas.width}:{canvas.height}:(ow-iw)/2:(oh-ih)/2:black")
+    else:
+        filters.append(f"crop={canvas.width}:{canvas.height}")
+    filters += [f"fps={target.frame_rate}", f"trim=end={clip.duration:.6f}", "format=yuv420p"]
+    return ",".join(filters)
+
+
+def audio_chain(clip: ClipInfo, input_index: int, target: Target) -> str:
+    """The clip's audio (or silence when it has none) resampled and cut or padded to exactly the length
+    of its video, so that audio and video stay in step across every boundary."""
+    layout = CHANNEL_LAYOUTS[target.channels]
+    length = f"atrim=end={clip.duration:.6f}"
+    if clip.audio is None:
+        return f"anullsrc=r={target.sample_rate}:cl={layout},{length}"
+    return (
+        f"[{input_index}:{clip.audio.index}]aresample={target.sample_rate}:async=1:first_pts=0,"
+        f"aformat=sample_fmts=fltp:channel_layouts={layout},apad,{length}"
+    )
+
+
+def video_encoder(target: Target) -> list[str]:
+    e = target.encoding
+    return ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-profile:v", target.profile]
+
+
+def audio_encoder(target: Target) -> list[str]:
+    rate, channels = str(target.sample_rate), str(target.channels)
+    return ["-c:a", "aac", "-b:a", target.encoding.audio_bitrate, "-ar", rate, "-ac", channels]
+
+
+def mp4_output(path: Path, target: Target, *, faststart: bool) -> list[str]:
+    flags = ["-movflags", "+faststart"] if faststart else []
+    return ["-video_track_timescale", str(target.timescale), *flags, "-f", "mp4", f"file:{path}"]
+
+
+def normalize_clip(clip: ClipInfo, target: Target, output: Path) -> list[str]:
+    """Re-encode one clip to the target parameters (for a stream-copy concat afterwards)."""
+    graph = f"[0:{clip.video.index}]{video_chain(clip, target)}[v];{audio_chain(clip, 0, target)}[a]"
+    return [
+        *COMMON,
+        *PROTOCOLS,
+        "-i",
+        f"file:{clip.path}",
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        *video_encoder(target),
+        *audio_encoder(target),
+        *mp4_output(output, target, faststart=False),
+    ]
+
+
+def replace_audio(clip: ClipInfo, target: Target, output: Path) -> list[str]:
+    """Keep the clip's video as it is, give it target audio (its own, converted, or silence)."""
+    return [
+        *COMMON,
+        *PROTOCOLS,
+        "-i",
+        f"file:{clip.path}",
+        "-filter_complex",
+        f"{audio_chain(clip, 0, target)}[a]",
+        "-map",
+        f"0:{clip.video.index}",
+        "-map",
+        "[a]",
+        "-c:v",
+        "copy",
+        *audio_encoder(target),
+        *mp4_output(output, target, faststart=False),
+    ]
+
+
+def concat_copy(list_path: Path, output: Path, target: Target) -> list[str]:
+    """Stream-copy concatenation of parts that share every stream parameter."""
+    return [
+        *COMMON,
+        *PROTOCOLS,
+        "-f",
+        "concat",
+        "-i",
+        f"file:{list_path}",
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0",
+        "-c",
+        "copy",
+        *mp4_output(output, target, faststart=True),
+    ]
+
+
+def reencode_all(clips: Sequence[ClipInfo], target: Target, output: Path) -> list[str]:
+    """One filter graph: every clip normalized, then joined by the concat filter, encoded once."""
+    inputs: list[str] = []
+    chains: list[str] = []
+    joined = ""
+    for i, clip in enumerate(clips):
+        inputs += ["-i", f"file:{clip.path}"]
+        chains.append(f"[{i}:{clip.video.index}]{video_chain(clip, target)}[v{i}]")
+        chains.append(f"{audio_chain(clip, i, target)}[a{i}]")
+        joined += f"[v{i}][a{i}]"
+    graph = ";".join([*chains, f"{joined}concat=n={len(clips)}:v=1:a=1[v][a]"])
+    return [
+        *COMMON,
+        *PROTOCOLS,
+        *inputs,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        *video_encoder(target),
+        *audio_encoder(target),
+        *mp4_output(output, target, faststart=True),
+    ]
+
+
+def concat_list(names: Sequence[str]) -> str:
+    """An ffconcat script of bare file names (relative to the script, so safe mode accepts them)."""
+    for name in names:
+        if "/" in name or name.startswith(".") or not name.replace("-", "").replace(".", "").isalnum():
+            raise ValueError(f"not a plain file name: {name!r}")
+    return "ffconcat version 1.0\n" + "".join(f"file {name}\n" for name in names)

@@ -1,0 +1,69 @@
+"""Runs one FFmpeg step: progress from stdout, the tail of stderr for the error line, a deadline."""
+
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import IO
+
+from videomerge_contract import ErrorReason
+from videomerge_worker.errors import WorkerError
+from videomerge_worker.progress import FfmpegProgressParser
+
+FFMPEG = "ffmpeg"
+
+
+def run_ffmpeg(
+    args: list[str],
+    *,
+    describe: str,
+    timeout: float,
+    on_seconds: Callable[[float], None] | None = None,
+    clip_index: int | None = None,
+    clip_url: str | None = None,
+) -> None:
+    """Runs ``ffmpeg args``; raises WorkerError (FFmpegFailed, or Timeout past ``timeout`` seconds)."""
+    process = subprocess.Popen(
+        [FFMPEG, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stderr is not None
+    stderr_tail: deque[str] = deque(maxlen=20)
+    reader = threading.Thread(target=_collect, args=(process.stderr, stderr_tail), daemon=True)
+    reader.start()
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        process.kill()
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    parser = FfmpegProgressParser()
+    try:
+        for line in process.stdout:
+            seconds = parser.feed(line)
+            if seconds is not None and on_seconds is not None:
+                on_seconds(seconds)
+        returncode = process.wait()
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
+    if returncode == 0:
+        return
+    if timed_out.is_set():
+        raise WorkerError(ErrorReason.TIMEOUT, f"{describe} took longer than {timeout:g} s")
+    detail = next((line for line in reversed(stderr_tail) if line.strip()), f"exit status {returncode}")
+    raise WorkerError(
+        ErrorReason.FFMPEG_FAILED,
+        f"{describe} failed: {detail.strip()[:500]}",
+        clip_index=clip_index,
+        clip_url=clip_url,
+    )
+
+
+def _collect(stream: IO[str], tail: deque[str]) -> None:
+    for line in stream:
+        tail.append(line)

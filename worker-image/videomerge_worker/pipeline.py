@@ -1,0 +1,206 @@
+"""The merge itself: download and probe in parallel, plan, run FFmpeg, check the result."""
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from videomerge_contract import ErrorReason, Stage, Strategy
+from videomerge_worker.download import Downloader
+from videomerge_worker.errors import WorkerError
+from videomerge_worker.ffmpeg_run import run_ffmpeg
+from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, plan_merge
+from videomerge_worker.probe import ClipInfo, probe_clip
+from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
+from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.urlguard import RefusedUrlError, check_scheme
+
+MERGED_NAME = "merged.mp4"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    output: Path
+    duration_seconds: float
+    clips_merged: int
+    size_bytes: int
+    width: int
+    height: int
+    strategy: Strategy
+
+
+class _CancelledError(Exception):
+    """Another clip already failed; this download stops early."""
+
+
+@contextmanager
+def workspace(settings: WorkerSettings) -> Iterator[Path]:
+    """A private scratch directory, removed with everything in it on success and on failure."""
+    root = settings.scratch_root()
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="videomerge-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def merge_in(
+    work_dir: Path,
+    urls: Sequence[str],
+    request: OutputRequest,
+    settings: WorkerSettings,
+    progress: ProgressSink,
+    *,
+    backoff_seconds: float = 0.5,
+) -> MergeOutcome:
+    """Merges ``urls`` into ``work_dir / MERGED_NAME``; inputs are deleted once merged."""
+    if not urls:
+        raise WorkerError(ErrorReason.INVALID_INPUT, "no clips to merge")
+    for index, url in enumerate(urls):  # before any download: a bad URL fails the merge at once
+        try:
+            check_scheme(url)
+        except RefusedUrlError as exc:
+            raise WorkerError.for_clip(ErrorReason.INVALID_INPUT, index, url, str(exc)) from None
+    clips = fetch_and_probe(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds)
+    total = sum(c.duration for c in clips)
+    if total > settings.max_total_duration_seconds:
+        raise WorkerError(
+            ErrorReason.INVALID_INPUT,
+            f"the clips last {total:.0f} s together, more than the {settings.max_total_duration_seconds:g} s limit",
+        )
+    output = work_dir / MERGED_NAME
+    plan = plan_merge(clips, request, work_dir, output)
+    progress(
+        Stage.MERGING, overall_percent(Stage.MERGING, 0), f"{plan.strategy.value} merge of {len(clips)} clips"
+    )
+    run_plan(plan, work_dir, urls, settings, progress)
+    for clip in clips:
+        clip.path.unlink(missing_ok=True)
+    for part in plan.parts:
+        part.unlink(missing_ok=True)
+    return describe_output(output, len(clips), plan.strategy)
+
+
+def fetch_and_probe(
+    work_dir: Path,
+    urls: Sequence[str],
+    settings: WorkerSettings,
+    progress: ProgressSink,
+    *,
+    backoff_seconds: float = 0.5,
+) -> list[ClipInfo]:
+    """Downloads every clip (bounded parallelism), probing each as soon as it is on disk."""
+    cancelled = threading.Event()
+    done: list[int] = []
+    received = [0]
+    lock = threading.Lock()
+    throttle = Throttle(1.0)
+
+    def on_bytes(count: int) -> None:
+        if cancelled.is_set():
+            raise _CancelledError
+        with lock:
+            received[0] += count
+            if throttle.ready():
+                report()
+
+    def report() -> None:
+        message = f"downloaded {len(done)}/{len(urls)} clips, {received[0] / MIB:.0f} MiB"
+        progress(Stage.DOWNLOADING, overall_percent(Stage.DOWNLOADING, len(done) / len(urls)), message)
+
+    def one(index: int, url: str) -> ClipInfo:
+        path = work_dir / f"clip-{index:03d}.src"
+        downloader.fetch(index, url, path)
+        info = probe_clip(path, index, url)
+        with lock:
+            done.append(index)
+            report()
+        return info
+
+    progress(Stage.DOWNLOADING, 0, f"downloading {len(urls)} clips")
+    with (
+        Downloader(settings, on_bytes=on_bytes, backoff_seconds=backoff_seconds) as downloader,
+        ThreadPoolExecutor(max_workers=settings.download_concurrency, thread_name_prefix="download") as pool,
+    ):
+        futures = [pool.submit(one, i, url) for i, url in enumerate(urls)]
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in finished):
+            cancelled.set()
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+            worker_errors = [e for e in errors if isinstance(e, WorkerError)]
+            if worker_errors:
+                raise min(worker_errors, key=lambda e: e.clip_index if e.clip_index is not None else -1)
+            raise next(e for e in errors if not isinstance(e, _CancelledError))
+    progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(urls)} clips")
+    return [f.result() for f in futures]
+
+
+def run_plan(
+    plan: Plan, work_dir: Path, urls: Sequence[str], settings: WorkerSettings, progress: ProgressSink
+) -> None:
+    if plan.concat_list is not None:
+        (work_dir / CONCAT_LIST_NAME).write_text(plan.concat_list)
+    total_cost = sum(step.cost for step in plan.steps) or 1.0
+    deadline = time.monotonic() + settings.ffmpeg_timeout_seconds
+    throttle = Throttle(1.0)
+    spent = 0.0
+    for step in plan.steps:
+
+        def on_seconds(seconds: float, before: float = spent, step: Step = step) -> None:
+            if throttle.ready():
+                share = (
+                    before + step.cost * min(seconds / step.media_seconds, 1.0)
+                    if step.media_seconds
+                    else before
+                )
+                progress(Stage.MERGING, overall_percent(Stage.MERGING, share / total_cost), None)
+
+        index = step.clip_index
+        run_ffmpeg(
+            step.args,
+            describe=step.description,
+            timeout=max(deadline - time.monotonic(), 1.0),
+            on_seconds=on_seconds,
+            clip_index=index,
+            clip_url=urls[index] if index is not None else None,
+        )
+        spent += step.cost
+
+
+def describe_output(path: Path, clips: int, strategy: Strategy) -> MergeOutcome:
+    """Reads back what FFmpeg wrote; anything but one video and one audio stream is a failed merge."""
+    try:
+        data = ffmpeg.probe(f"file:{path}", cmd="ffprobe", v="error", protocol_whitelist="file")
+    except ffmpeg.Error as exc:
+        raise WorkerError(
+            ErrorReason.FFMPEG_FAILED, f"the merged file is unreadable: {exc.stderr!r:.300}"
+        ) from None
+    streams = data.get("streams", [])
+    videos = [s for s in streams if s.get("codec_type") == "video"]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    if len(videos) != 1 or len(audios) != 1:
+        raise WorkerError(
+            ErrorReason.FFMPEG_FAILED,
+            f"the merged file has {len(videos)} video and {len(audios)} audio streams instead of one each",
+        )
+    return MergeOutcome(
+        output=path,
+        duration_seconds=round(float(data.get("format", {}).get("duration", 0.0)), 3),
+        clips_merged=clips,
+        size_bytes=path.stat().st_size,
+        width=int(videos[0]["width"]),
+        height=int(videos[0]["height"]),
+        strategy=strategy,
+    )

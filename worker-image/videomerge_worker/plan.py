@@ -1,0 +1,223 @@
+"""The merge plan: a pure function from probed clips and the request to a strategy and FFmpeg steps.
+
+- copy: every clip already has the output's parameters (H.264 yuv420p at the output size, square pixels,
+  upright, constant frame rate, same profile, frame rate and time base, AAC audio of one layout whose
+  length matches the video) → one stream-copy concat, nothing decoded.
+- partial: clips holding at least half of the total duration match → only the others are re-encoded (or,
+  when just their audio differs, get new audio beside their copied video), then one stream-copy concat.
+- reencode: otherwise every clip goes through one filter graph and is encoded once (48 kHz stereo AAC,
+  the highest clip frame rate up to 60). Past ``max_graph_inputs`` clips, each is normalized on its own
+  and the parts are concatenated, so FFmpeg never holds hundreds of decoders at once.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+
+from videomerge_contract import AspectRatio, Fit, Quality, Strategy
+from videomerge_worker import ffmpeg_args
+from videomerge_worker.ffmpeg_args import CHANNEL_LAYOUTS, ENCODINGS, Target
+from videomerge_worker.geometry import Size, canvas_size, output_frame_rate, track_timescale
+from videomerge_worker.probe import ClipInfo, VideoInfo
+
+# Audio may end this much before or after the video and still be stream-copied (about 4 AAC frames).
+AUDIO_LENGTH_SLACK_SECONDS = 0.1
+# Share of the total duration that must already match for a partial merge rather than a full re-encode.
+PARTIAL_MIN_MATCHING_SHARE = 0.5
+MAX_GRAPH_INPUTS = 16
+REENCODE_SAMPLE_RATE = 48000
+REENCODE_CHANNELS = 2
+# Relative cost per second of media, for one progress figure across steps.
+COST_ENCODE, COST_AUDIO, COST_COPY = 1.0, 0.05, 0.02
+X264_PROFILES = {"High": "high", "Main": "main", "Constrained Baseline": "baseline", "Baseline": "baseline"}
+CONCAT_LIST_NAME = "parts.ffconcat"
+
+
+class ClipAction(StrEnum):
+    COPY = "copy"  # used as it is
+    AUDIO = "audio"  # video stream-copied, audio converted or silence added
+    REENCODE = "reencode"
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    quality: Quality = Quality.HIGH
+    aspect_ratio: AspectRatio = AspectRatio.R16_9
+    fit: Fit = Fit.PAD
+
+
+@dataclass(frozen=True)
+class Step:
+    description: str
+    args: list[str]  # after the ffmpeg executable
+    media_seconds: float  # output length of the step: its progress denominator
+    cost: float  # relative weight of the step in the overall progress
+    clip_index: int | None = None  # the one clip the step reads, when it reads one
+
+
+@dataclass(frozen=True)
+class Plan:
+    strategy: Strategy
+    target: Target
+    actions: tuple[ClipAction, ...]
+    steps: tuple[Step, ...]
+    concat_list: str | None  # text of the concat script to write to work_dir / CONCAT_LIST_NAME
+    duration: float
+    parts: tuple[Path, ...]  # intermediate files the steps write (besides the output)
+
+
+def plan_merge(
+    clips: Sequence[ClipInfo],
+    request: OutputRequest,
+    work_dir: Path,
+    output: Path,
+    *,
+    max_graph_inputs: int = MAX_GRAPH_INPUTS,
+) -> Plan:
+    if not clips:
+        raise ValueError("nothing to merge")
+    size = canvas_size([c.video.display_size for c in clips], request.quality, request.aspect_ratio)
+    duration = sum(c.duration for c in clips)
+    reference = _reference_video(clips, size)
+    matching = [i for i, c in enumerate(clips) if reference and _video_key(c.video, size) == reference]
+    if matching and sum(clips[i].duration for i in matching) >= PARTIAL_MIN_MATCHING_SHARE * duration:
+        target = _target_like([clips[i] for i in matching], size, request)
+        actions = tuple(
+            (ClipAction.COPY if _audio_matches(c, target) else ClipAction.AUDIO)
+            if i in matching
+            else ClipAction.REENCODE
+            for i, c in enumerate(clips)
+        )
+        strategy = Strategy.COPY if set(actions) == {ClipAction.COPY} else Strategy.PARTIAL
+        return _concat_plan(clips, actions, strategy, target, work_dir, output, duration)
+    target = _reencode_target(clips, size, request)
+    actions = (ClipAction.REENCODE,) * len(clips)
+    if len(clips) > max_graph_inputs:
+        return _concat_plan(clips, actions, Strategy.REENCODE, target, work_dir, output, duration)
+    step = Step("re-encode all clips", ffmpeg_args.reencode_all(clips, target, output), duration, duration)
+    return Plan(Strategy.REENCODE, target, actions, (step,), None, duration, ())
+
+
+def _video_key(video: VideoInfo, size: Size) -> tuple[str, Fraction, Fraction] | None:
+    """What must be equal for stream copy; None when the clip cannot be copied into this output at all."""
+    copyable = (
+        video.codec == "h264"
+        and video.pix_fmt == "yuv420p"
+        and (video.width, video.height) == (size.width, size.height)
+        and video.sample_aspect_ratio == 1
+        and video.rotation == 0
+        and video.constant_frame_rate
+        and video.progressive
+        and video.profile in X264_PROFILES
+    )
+    return (X264_PROFILES[video.profile or ""], video.frame_rate, video.time_base) if copyable else None
+
+
+def _reference_video(clips: Sequence[ClipInfo], size: Size) -> tuple[str, Fraction, Fraction] | None:
+    """The copyable video parameters that cover the most duration (the earlier clip wins a tie)."""
+    seconds: defaultdict[tuple[str, Fraction, Fraction], float] = defaultdict(float)
+    for clip in clips:
+        if (key := _video_key(clip.video, size)) is not None:
+            seconds[key] += clip.duration
+    return max(seconds, key=lambda k: seconds[k]) if seconds else None  # dicts keep insertion order
+
+
+def _target_like(matching: Sequence[ClipInfo], size: Size, request: OutputRequest) -> Target:
+    """Target = the matching clips' own parameters, so that they can be copied untouched."""
+    video = matching[0].video
+    layouts: Counter[tuple[int, int]] = Counter()
+    for clip in matching:
+        audio = clip.audio
+        if audio and audio.codec == "aac" and audio.channels in CHANNEL_LAYOUTS and _audio_fits_video(clip):
+            layouts[(audio.sample_rate, audio.channels)] += round(clip.duration * 1000)
+    sample_rate, channels = (
+        layouts.most_common(1)[0][0] if layouts else (REENCODE_SAMPLE_RATE, REENCODE_CHANNELS)
+    )
+    timescale = (
+        video.time_base.denominator if video.time_base.numerator == 1 else track_timescale(video.frame_rate)
+    )
+    return Target(
+        size=size,
+        frame_rate=video.frame_rate,
+        sample_rate=sample_rate,
+        channels=channels,
+        profile=X264_PROFILES[video.profile or ""],
+        timescale=timescale,
+        encoding=ENCODINGS[request.quality],
+        fit=request.fit,
+    )
+
+
+def _reencode_target(clips: Sequence[ClipInfo], size: Size, request: OutputRequest) -> Target:
+    frame_rate = output_frame_rate([c.video.frame_rate for c in clips])
+    return Target(
+        size=size,
+        frame_rate=frame_rate,
+        sample_rate=REENCODE_SAMPLE_RATE,
+        channels=REENCODE_CHANNELS,
+        profile="high",
+        timescale=track_timescale(frame_rate),
+        encoding=ENCODINGS[request.quality],
+        fit=request.fit,
+    )
+
+
+def _audio_fits_video(clip: ClipInfo) -> bool:
+    return clip.audio is not None and abs(clip.audio.duration - clip.duration) <= AUDIO_LENGTH_SLACK_SECONDS
+
+
+def _audio_matches(clip: ClipInfo, target: Target) -> bool:
+    audio = clip.audio
+    return (
+        audio is not None
+        and audio.codec == "aac"
+        and (audio.sample_rate, audio.channels) == (target.sample_rate, target.channels)
+        and _audio_fits_video(clip)
+    )
+
+
+def _concat_plan(
+    clips: Sequence[ClipInfo],
+    actions: Sequence[ClipAction],
+    strategy: Strategy,
+    target: Target,
+    work_dir: Path,
+    output: Path,
+    duration: float,
+) -> Plan:
+    steps: list[Step] = []
+    names: list[str] = []
+    parts: list[Path] = []
+    for i, (clip, action) in enumerate(zip(clips, actions, strict=True)):
+        if action is ClipAction.COPY:
+            if clip.path.parent != work_dir:
+                raise ValueError(f"{clip.path} is not in {work_dir}: the concat script names it relatively")
+            names.append(clip.path.name)
+            continue
+        part = work_dir / f"part-{i:03d}.mp4"
+        names.append(part.name)
+        parts.append(part)
+        if action is ClipAction.AUDIO:
+            args, cost, what = ffmpeg_args.replace_audio(clip, target, part), COST_AUDIO, "new audio for"
+        else:
+            args, cost, what = ffmpeg_args.normalize_clip(clip, target, part), COST_ENCODE, "re-encode"
+        steps.append(Step(f"{what} clip {i + 1}", args, clip.duration, cost * clip.duration, i))
+    list_path = work_dir / CONCAT_LIST_NAME
+    concat = Step(
+        f"join {len(clips)} clips",
+        ffmpeg_args.concat_copy(list_path, output, target),
+        duration,
+        COST_COPY * duration,
+    )
+    return Plan(
+        strategy,
+        target,
+        tuple(actions),
+        (*steps, concat),
+        ffmpeg_args.concat_list(names),
+        duration,
+        tuple(parts),
+    )
