@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from support.http_server import FileServer, serve
 from support.media import ClipSpec, make_clip
+from support.minio import Minio, MinioUnavailableError, running_minio
 
 from videomerge_worker.pipeline import MergeOutcome, merge_in, workspace
 from videomerge_worker.plan import OutputRequest
@@ -48,6 +49,15 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(clip_dir: Path) -> Iterator[FileServer]:
     with serve(clip_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Minio]:
+    try:
+        with running_minio(tmp_path_factory.mktemp("minio")) as running:
+            yield running
+    except MinioUnavailableError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
