@@ -10,6 +10,7 @@ Query parameters on any file URL choose how it is served:
 Ranges (``Range: bytes=a-``) are honoured with 206. Every request is recorded in ``requests``.
 """
 
+import sys
 import threading
 import time
 from collections import Counter
@@ -37,7 +38,7 @@ class FileServer:
         self._hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         handler = _make_handler(self)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="file-server", daemon=True)
@@ -61,6 +62,14 @@ class FileServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(timeout=5)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (the worker cancelling downloads) are expected, not errors."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:

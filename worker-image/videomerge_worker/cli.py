@@ -20,15 +20,11 @@ from types import FrameType
 from videomerge_contract import AspectRatio, ErrorReason, Fit, MergeResult, Quality, Stage
 from videomerge_contract import worker_env as env
 from videomerge_contract.resource import EXIT_OK, EXIT_PERMANENT_FAILURE, EXIT_RETRYABLE_FAILURE
-from videomerge_worker.errors import WorkerError
+from videomerge_worker.errors import TerminatedError, WorkerError
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.progress import ProgressSink, discard_progress
 
 PROG = "videomerge-worker"
-
-
-class TerminatedError(Exception):
-    """SIGTERM (the pod is being deleted): unwind so that temporary files are removed."""
 
 
 def build_parser() -> argparse.ArgumentParser:

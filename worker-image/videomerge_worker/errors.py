@@ -57,3 +57,7 @@ class WorkerError(Exception):
 
     def one_line(self) -> str:
         return f"{self.reason.value}: {' '.join(self.message.split())}"
+
+
+class TerminatedError(Exception):
+    """SIGTERM (the pod is being deleted): unwind so that temporary files are removed."""

@@ -138,7 +138,7 @@ def fetch_and_probe(
             for future in futures:
                 future.cancel()
             wait(futures)
-            errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+            errors = [e for f in futures if not f.cancelled() and (e := f.exception()) is not None]
             worker_errors = [e for e in errors if isinstance(e, WorkerError)]
             if worker_errors:
                 raise min(worker_errors, key=lambda e: e.clip_index if e.clip_index is not None else -1)
