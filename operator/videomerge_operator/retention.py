@@ -9,7 +9,11 @@ from videomerge_operator.views import MergeView
 
 
 def finished_at(merge: MergeView) -> datetime | None:
-    """When the merge ended: its completionTime, else when its terminal condition was set."""
+    """When the merge ended: its completionTime, else when its terminal condition was set.
+
+    A terminal merge with neither has not been acknowledged yet (the operator is about to stamp it): its end
+    is unknown, and its age since creation says nothing about it, so it is not due.
+    """
     if not is_terminal(merge.phase):
         return None
     if merge.status.completion_time is not None:
@@ -19,7 +23,7 @@ def finished_at(merge: MergeView) -> datetime | None:
         for c in merge.status.conditions
         if c.type in (CONDITION_COMPLETE, CONDITION_FAILED) and c.status == "True"
     ]
-    return max(ends) if ends else merge.created
+    return max(ends) if ends else None
 
 
 def expired(merges: Iterable[MergeView], now: datetime, retention: timedelta) -> list[MergeView]:

@@ -95,6 +95,24 @@ class OperatorSettings(BaseSettings):
     def _command_from_env(cls, value: Any) -> Any:
         return None if value in (None, "") else _split_list(value)
 
+    @field_validator(
+        "worker_cpu_limit",
+        "ttl_seconds_after_finished",
+        "s3_endpoint_url",
+        "s3_presign_endpoint_url",
+        "s3_secret_name",
+        "presign_expiry_seconds",
+        "public_base_url",
+        "max_clip_bytes",
+        "max_total_duration_seconds",
+        "download_concurrency",
+        "kubeconfig",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("extra_env", mode="before")
     @classmethod
     def _env_from_json(cls, value: Any) -> Any:

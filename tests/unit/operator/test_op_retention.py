@@ -44,3 +44,9 @@ def test_end_time_falls_back_to_the_terminal_condition():
     }
     assert finished_at(merge("f", status)).hour == 15
     assert finished_at(merge("r", {"phase": "Processing"})) is None
+
+
+def test_a_merge_that_just_ended_unstamped_is_not_judged_by_its_age():
+    old_but_just_failed = merge("x", {"phase": "Failed", "error": {"reason": "InvalidInput", "message": "m"}})
+    assert finished_at(old_but_just_failed) is None
+    assert expired([old_but_just_failed], T0 + 100 * DAY, DAY) == []

@@ -56,3 +56,14 @@ def test_bad_values_are_refused(env, key, value):
     env(**{key: value})
     with pytest.raises(ValidationError):
         OperatorSettings()
+
+
+def test_empty_values_mean_unset(env):
+    env(s3_secret_name="", presign_expiry_seconds="", worker_cpu_limit="", ttl_seconds_after_finished="")
+    s = OperatorSettings()
+    assert (s.s3_secret_name, s.presign_expiry_seconds, s.worker_cpu_limit, s.ttl_seconds_after_finished) == (
+        None,
+        None,
+        None,
+        None,
+    )

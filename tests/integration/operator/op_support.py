@@ -1,0 +1,311 @@
+"""Running the operator as a real process against the local cluster, and playing the worker's status writes."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from support.kube import ROOT, wait_until
+
+from videomerge_contract.resource import GROUP, PLURAL, VERSION
+
+OPERATOR = ROOT / ".venv" / "bin" / "videomerge-operator"
+TEST_IMAGE = "debian:bookworm-slim"  # loaded into the node by the cluster scripts; no registry needed
+# Short lease timings so that take-overs fit in a test; the same ordering rules as production.
+FAST = {
+    "LEASE_DURATION_SECONDS": "6",
+    "RENEW_DEADLINE_SECONDS": "4",
+    "RETRY_PERIOD_SECONDS": "1",
+    "RESYNC_SECONDS": "5",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sleeper(seconds: float) -> str:
+    """A worker command that just runs for a while and exits 0 (the test writes the status)."""
+    return json.dumps(["sh", "-c", f"sleep {seconds}"])
+
+
+class OperatorProcess:
+    def __init__(
+        self, kubeconfig: str, namespace: str, log_dir: Path, name: str = "op", **settings: Any
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.identity = f"{name}-{namespace}"
+        self.log_path = log_dir / f"{name}.log"
+        values = {
+            "NAMESPACES": namespace,
+            "LEASE_NAMESPACE": namespace,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(self.port),
+            "IDENTITY": self.identity,
+            "WORKER_IMAGE": TEST_IMAGE,
+            "WORKER_IMAGE_PULL_POLICY": "Never",
+            "WORKER_SERVICE_ACCOUNT": "default",
+            "WORKER_ARGS": "[]",
+            "WORKER_CPU_REQUEST": "10m",
+            "WORKER_MEMORY_REQUEST": "16Mi",
+            "S3_SECRET_NAME": "",
+            "BACKOFF_LIMIT": "0",
+            "TTL_SECONDS_AFTER_FINISHED": "3600",
+            "LOG_FORMAT": "json",
+            **FAST,
+            **{k.upper(): str(v) for k, v in settings.items()},
+        }
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_OPERATOR_")},
+            "KUBECONFIG": kubeconfig,
+            **{f"VIDEOMERGE_OPERATOR_{k}": v for k, v in values.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "OperatorProcess":
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([str(OPERATOR)], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_until(self.answering, timeout=30, what=f"operator {self.name} answering on /healthz")
+        return self
+
+    def _get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except OSError:
+            return 0, ""
+
+    def answering(self) -> bool:
+        return self._get("/healthz")[0] == 200
+
+    def readiness(self) -> dict[str, Any]:
+        status, body = self._get("/readyz")
+        return {"http": status, **(json.loads(body) if body else {})}
+
+    def leading(self) -> bool:
+        return self.metric("videomerge_operator_leader") == 1
+
+    def metric(self, name: str) -> float | None:
+        status, body = self._get("/metrics")
+        if status != 200:
+            return None
+        for line in body.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait: the graceful path (Lease handed over)."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"operator {self.name} did not stop within {timeout}s on SIGTERM") from None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing handed over."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# VideoMerges
+def create_merge(
+    custom: client.CustomObjectsApi, namespace: str, name: str, clips: int = 2
+) -> dict[str, Any]:
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "VideoMerge",
+        "metadata": {"name": name},
+        "spec": {"videoUrls": [f"https://example.com/{name}/{i}.mp4" for i in range(clips)]},
+    }
+    return custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+
+
+def get_merge(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def list_merges(custom: client.CustomObjectsApi, namespace: str) -> list[dict[str, Any]]:
+    return custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
+
+
+def phase_of(custom: client.CustomObjectsApi, namespace: str, name: str) -> str | None:
+    merge = get_merge(custom, namespace, name)
+    return ((merge or {}).get("status") or {}).get("phase")
+
+
+def wait_phase(
+    custom: client.CustomObjectsApi,
+    kube: client.ApiClient,
+    namespace: str,
+    name: str,
+    phase: str,
+    timeout: float,
+) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        merge = get_merge(custom, namespace, name)
+        return merge if ((merge or {}).get("status") or {}).get("phase") == phase else None
+
+    return wait_until(
+        reached, timeout=timeout, what=f"{namespace}/{name} {phase}", api=kube, namespace=namespace
+    )
+
+
+def write_status(custom: client.CustomObjectsApi, namespace: str, name: str, status: dict[str, Any]) -> None:
+    custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, {"status": status})
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def events_of(kube: client.ApiClient, namespace: str, name: str) -> list[str]:
+    events = client.CoreV1Api(kube).list_namespaced_event(
+        namespace, field_selector=f"involvedObject.name={name}"
+    )
+    return [e.reason for e in sorted(events.items, key=lambda e: (str(e.first_timestamp), e.metadata.name))]
+
+
+def jobs_of(kube: client.ApiClient, namespace: str) -> list[client.V1Job]:
+    return client.BatchV1Api(kube).list_namespaced_job(namespace).items
+
+
+class FakeWorker:
+    """Plays the worker's part of the contract for pods running a stand-in image: when a merge's pod has run
+    for ``hold`` seconds, it writes Processing, then Completed with a result, as the real worker would."""
+
+    def __init__(
+        self, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str, hold: float = 0.5
+    ):
+        self.core = client.CoreV1Api(kube)
+        self.custom = custom
+        self.namespace = namespace
+        self.hold = hold
+        self.completed_at: dict[str, float] = {}
+        self.errors: list[str] = []
+        self._running_since: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fake-worker", daemon=True)
+
+    def __enter__(self) -> "FakeWorker":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                self._step()
+            except Exception as error:  # keep playing; the test reports what went wrong
+                self.errors.append(repr(error))
+
+    def _step(self) -> None:
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector="videomerge.io/merge").items
+        for pod in pods:
+            name = pod.metadata.labels["videomerge.io/merge"]
+            if name in self.completed_at or pod.status.phase != "Running":
+                continue
+            since = self._running_since.setdefault(name, time.monotonic())
+            if time.monotonic() - since < self.hold:
+                continue
+            write_status(
+                self.custom,
+                self.namespace,
+                name,
+                {"phase": "Processing", "stage": "merging", "progress": 50, "startTime": stamp()},
+            )
+            result = {
+                "mergedUrl": f"s3://test/{name}.mp4",
+                "durationSeconds": 2.0,
+                "processingTime": self.hold,
+                "clipsMerged": 2,
+            }
+            write_status(
+                self.custom,
+                self.namespace,
+                name,
+                {
+                    "phase": "Completed",
+                    "stage": "done",
+                    "progress": 100,
+                    "result": result,
+                    "completionTime": stamp(),
+                },
+            )
+            self.completed_at[name] = time.monotonic()
+
+
+class JobRecorder:
+    """Every Job that ever appears in the namespace, in order, with when this process saw it (a watch)."""
+
+    def __init__(self, kube: client.ApiClient, namespace: str) -> None:
+        self.batch = client.BatchV1Api(kube)
+        self.namespace = namespace
+        self.seen: list[tuple[float, str, str]] = []  # (monotonic time, job name, uid)
+        self._uids: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="job-recorder", daemon=True)
+
+    def __enter__(self) -> "JobRecorder":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from kubernetes import watch
+
+        while not self._stop.is_set():
+            stream = watch.Watch()
+            try:
+                for event in stream.stream(self.batch.list_namespaced_job, self.namespace, timeout_seconds=2):
+                    job = event["object"]
+                    if job.metadata.uid not in self._uids:
+                        self._uids.add(job.metadata.uid)
+                        self.seen.append((time.monotonic(), job.metadata.name, job.metadata.uid))
+                    if self._stop.is_set():
+                        break
+            except Exception:  # the watch is re-established; a relist re-reports nothing already seen
+                time.sleep(0.2)
+            finally:
+                stream.stop()
+
+    def names(self) -> list[str]:
+        return [name for _, name, _ in self.seen]
