@@ -65,7 +65,7 @@ def create_app(settings: ApiSettings | None = None, store: MergeStore | None = N
 
 
 def _customise_openapi(app: FastAPI, settings: ApiSettings, auth: bool) -> None:
-    """The deployment's clip limit in the request schemas, and the bearer scheme when auth is on."""
+    """The deployment's limits (clips, page size) in the schemas, and the bearer scheme when auth is on."""
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -76,6 +76,9 @@ def _customise_openapi(app: FastAPI, settings: ApiSettings, auth: bool) -> None:
             props = schema["components"]["schemas"].get(name, {}).get("properties", {})
             if "video_urls" in props:
                 props["video_urls"]["maxItems"] = settings.max_clips
+        for parameter in schema["paths"]["/api/v1/merge"]["get"].get("parameters", []):
+            if parameter["name"] == "limit":
+                parameter["schema"]["maximum"] = settings.list_max_limit
         if auth:
             schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             for path, operations in schema["paths"].items():

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from videomerge_api import examples, listing
 from videomerge_api.deps import (
@@ -18,6 +19,19 @@ from videomerge_api.models import ErrorBody, MergeCancelled, MergeList, MergeOut
 from videomerge_api.resources import name_of
 from videomerge_api.views import result_view, status_view
 from videomerge_contract import MergeAccepted, MergeRequest, MergeStatusResponse, RestStatus
+
+
+class ListQuery(BaseModel):
+    """Query of the list route; unknown parameters are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    status: RestStatus | None = Field(default=None, description="Only merges with this status.")
+    limit: int = Field(default=50, ge=1, le=5000, description="Page size.")
+    continue_: str | None = Field(
+        default=None, alias="continue", min_length=1, max_length=1024, description="Token of the previous page."
+    )
+
 
 TaskId = Annotated[
     str, Path(description="The task_id returned by POST /api/v1/merge.", examples=[examples.TASK])
@@ -108,21 +122,17 @@ def merge_router(list_max_limit: int) -> APIRouter:
         responses=error_docs(401, 422, 503),
         summary="List merges, newest first",
     )
-    async def list_merges(
-        service: Service,
-        status: Annotated[RestStatus | None, Query(description="Only merges with this status.")] = None,
-        limit: Annotated[int, Query(ge=1, le=list_max_limit, description="Page size.")] = 50,
-        continue_token: Annotated[
-            str | None, Query(alias="continue", max_length=1024, description="Token of the previous page.")
-        ] = None,
-    ) -> MergeList:
+    async def list_merges(service: Service, query: Annotated[ListQuery, Query()]) -> MergeList:
+        if query.limit > list_max_limit:
+            raise invalid_field(["query", "limit"], f"must be ≤ {list_max_limit}", "less_than_equal")
+        continue_token = query.continue_
         try:
             after = listing.decode_token(continue_token) if continue_token else None
         except listing.BadTokenError:
             raise invalid_field(
                 ["query", "continue"], "is not a token this API returned", "continue_token"
             ) from None
-        items, next_token = listing.page(await service.all(), status, limit, after)
+        items, next_token = listing.page(await service.all(), query.status, query.limit, after)
         return MergeList(items=[status_view(o) for o in items], continue_=next_token)
 
     @router.delete(
