@@ -72,7 +72,7 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
         message = {404: "no such route", 405: "method not allowed on this route"}.get(
             exc.status_code, str(exc.detail)
         )
-        return error_response(request, exc.status_code, message, headers=exc.headers)
+        return error_response(request, exc.status_code, message, headers=dict(exc.headers or {}))
 
     async def on_store(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, NotFoundError):

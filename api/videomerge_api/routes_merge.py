@@ -29,7 +29,11 @@ class ListQuery(BaseModel):
     status: RestStatus | None = Field(default=None, description="Only merges with this status.")
     limit: int = Field(default=50, ge=1, le=5000, description="Page size.")
     continue_: str | None = Field(
-        default=None, alias="continue", min_length=1, max_length=1024, description="Token of the previous page."
+        default=None,
+        alias="continue",
+        min_length=1,
+        max_length=1024,
+        description="Token of the previous page.",
     )
 
 

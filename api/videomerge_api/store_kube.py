@@ -2,8 +2,9 @@
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import urllib3
 from kubernetes import client, config
@@ -32,12 +33,12 @@ def client_configuration(settings: ApiSettings) -> client.Configuration:
     """Kubeconfig when set, else in-cluster, else the default kubeconfig."""
     cfg = client.Configuration()
     if settings.kubeconfig is not None:
-        config.load_kube_config(config_file=str(settings.kubeconfig), client_configuration=cfg)
+        config.load_kube_config(config_file=str(settings.kubeconfig), client_configuration=cfg)  # type: ignore[no-untyped-call]
     else:
         try:
-            config.load_incluster_config(client_configuration=cfg)
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
         except ConfigException:
-            config.load_kube_config(client_configuration=cfg)
+            config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
     cfg.connection_pool_maxsize = settings.kube_pool_size
     cfg.retries = 1  # a refused connection answers 503 at once instead of after urllib3's 3 retries
     return cfg
@@ -80,6 +81,8 @@ class KubeWatchStream:
     def __init__(self, response: urllib3.HTTPResponse) -> None:
         self._response = response
         self._closed = False
+        self._released = False
+        self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[WatchEvent]:
         buffer = bytearray()
@@ -94,15 +97,21 @@ class KubeWatchStream:
             if not self._closed:
                 raise UnavailableError(f"watch interrupted: {type(exc).__name__}") from None
         finally:
-            self._response.release_conn()
+            with self._lock:
+                self._released = True
+                self._response.release_conn()
 
     def close(self) -> None:
-        self._closed = True
-        try:
-            self._response.shutdown()
-            self._response.close()
-        except (OSError, urllib3.exceptions.HTTPError):
-            pass
+        with self._lock:
+            self._closed = True
+            if self._released:
+                return
+            try:
+                # shutdown() wakes a reader blocked on the socket in the syncer's thread; close() alone would not.
+                self._response.shutdown()
+                self._response.close()
+            except (OSError, RuntimeError, urllib3.exceptions.HTTPError):
+                pass
 
 
 class KubeMergeStore:
@@ -127,16 +136,25 @@ class KubeMergeStore:
 
     def create(self, obj: VideoMergeObject) -> VideoMergeObject:
         call = self._custom.create_namespaced_custom_object
-        return translate(lambda: call(*self._args(), obj, _request_timeout=self._timeout))  # type: ignore[no-any-return]
+        return cast(
+            VideoMergeObject, translate(lambda: call(*self._args(), obj, _request_timeout=self._timeout))
+        )
 
     def get(self, name: str) -> VideoMergeObject:
         call = self._custom.get_namespaced_custom_object
-        return translate(lambda: call(*self._args(), name, _request_timeout=self._timeout))  # type: ignore[no-any-return]
+        return cast(
+            VideoMergeObject, translate(lambda: call(*self._args(), name, _request_timeout=self._timeout))
+        )
 
     def list(self, limit: int, continue_token: str | None = None) -> ListPage:
         call = self._custom.list_namespaced_custom_object
-        raw: dict[str, Any] = translate(
-            lambda: call(*self._args(), limit=limit, _continue=continue_token, _request_timeout=self._timeout)
+        raw = cast(
+            dict[str, Any],
+            translate(
+                lambda: call(
+                    *self._args(), limit=limit, _continue=continue_token, _request_timeout=self._timeout
+                )
+            ),
         )
         meta = raw.get("metadata") or {}
         return ListPage(
@@ -165,7 +183,7 @@ class KubeMergeStore:
                 _request_timeout=(self._timeout, timeout_seconds + 30),
             )
         )
-        return KubeWatchStream(response)
+        return KubeWatchStream(cast(urllib3.HTTPResponse, response))
 
     def ping(self) -> None:
         self.list(limit=1)

@@ -53,11 +53,14 @@ class CacheSyncer:
                 log.info("watch expired (410 Gone): listing again")
                 self._count("relist_expired")
                 need_list = True
-            except StoreError as exc:
+            except Exception as exc:  # the thread must outlive any failure; it is the cache's only feed
                 self._cache.mark_unsynced()
                 need_list = True
                 backoff = min(self._max_backoff, max(0.5, backoff * 2))
-                log.warning("cache sync failed (%s); retrying in %.1fs", exc, backoff)
+                if isinstance(exc, StoreError):
+                    log.warning("cache sync failed (%s); retrying in %.1fs", exc, backoff)
+                else:
+                    log.exception("cache sync failed unexpectedly; retrying in %.1fs", backoff)
                 self._count("error")
                 self._stop.wait(backoff)
 
