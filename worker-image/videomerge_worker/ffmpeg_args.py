@@ -88,8 +88,12 @@ def audio_encoder(target: Target) -> list[str]:
     return ["-c:a", "aac", "-b:a", target.encoding.audio_bitrate, "-ar", rate, "-ac", channels]
 
 
-def mp4_output(path: Path, target: Target, *, faststart: bool) -> list[str]:
-    flags = ["-movflags", "+faststart"] if faststart else []
+def mp4_output(path: Path, target: Target, *, faststart: bool, moov_bytes: int | None = None) -> list[str]:
+    """MP4 to ``path``. With ``faststart`` the index goes first: in space reserved up front when
+    ``moov_bytes`` is given (no second pass over the file), else by FFmpeg's rewrite pass."""
+    flags: list[str] = []
+    if faststart:
+        flags = ["-moov_size", str(moov_bytes)] if moov_bytes else ["-movflags", "+faststart"]
     return ["-video_track_timescale", str(target.timescale), *flags, "-f", "mp4", f"file:{path}"]
 
 
@@ -133,7 +137,7 @@ def replace_audio(clip: ClipInfo, target: Target, output: Path) -> list[str]:
     ]
 
 
-def concat_copy(list_path: Path, output: Path, target: Target) -> list[str]:
+def concat_copy(list_path: Path, output: Path, target: Target, moov_bytes: int | None = None) -> list[str]:
     """Stream-copy concatenation of parts that share every stream parameter."""
     return [
         *COMMON,
@@ -148,7 +152,7 @@ def concat_copy(list_path: Path, output: Path, target: Target) -> list[str]:
         "0:a:0",
         "-c",
         "copy",
-        *mp4_output(output, target, faststart=True),
+        *mp4_output(output, target, faststart=True, moov_bytes=moov_bytes),
     ]
 
 

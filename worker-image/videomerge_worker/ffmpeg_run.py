@@ -51,7 +51,8 @@ def run_ffmpeg(
             process.kill()
             process.wait()
         reader.join(timeout=5)
-    if returncode == 0:
+    # FFmpeg 5.1 exits 0 even when it could not finish the file (e.g. a reserved index too small).
+    if returncode == 0 and not any("Error writing trailer" in line for line in stderr_tail):
         return
     if timed_out.is_set():
         raise WorkerError(ErrorReason.TIMEOUT, f"{describe} took longer than {timeout:g} s")

@@ -168,14 +168,26 @@ def run_plan(
                 progress(Stage.MERGING, overall_percent(Stage.MERGING, share / total_cost), None)
 
         index = step.clip_index
-        run_ffmpeg(
-            step.args,
-            describe=step.description,
-            timeout=max(deadline - time.monotonic(), 1.0),
-            on_seconds=on_seconds,
-            clip_index=index,
-            clip_url=urls[index] if index is not None else None,
-        )
+        for args in (step.args, step.fallback_args):
+            if args is None:
+                continue
+            try:
+                run_ffmpeg(
+                    args,
+                    describe=step.description,
+                    timeout=max(deadline - time.monotonic(), 1.0),
+                    on_seconds=on_seconds,
+                    clip_index=index,
+                    clip_url=urls[index] if index is not None else None,
+                )
+                break
+            except WorkerError as exc:
+                if (
+                    exc.reason is not ErrorReason.FFMPEG_FAILED
+                    or args is step.fallback_args
+                    or not step.fallback_args
+                ):
+                    raise
         spent += step.cost
 
 

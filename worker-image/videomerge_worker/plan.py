@@ -10,6 +10,7 @@
   and the parts are concatenated, so FFmpeg never holds hundreds of decoders at once.
 """
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ REENCODE_CHANNELS = 2
 COST_ENCODE, COST_AUDIO, COST_COPY = 1.0, 0.05, 0.02
 X264_PROFILES = {"High": "high", "Main": "main", "Constrained Baseline": "baseline", "Baseline": "baseline"}
 CONCAT_LIST_NAME = "parts.ffconcat"
+# Index (moov) bytes per sample at worst: size, composition offset, sync flag, duration, chunk offset.
+MOOV_BYTES_PER_VIDEO_SAMPLE, MOOV_BYTES_PER_AUDIO_SAMPLE, MOOV_FIXED_BYTES = 32, 20, 64 * 1024
 
 
 class ClipAction(StrEnum):
@@ -56,6 +59,7 @@ class Step:
     media_seconds: float  # output length of the step: its progress denominator
     cost: float  # relative weight of the step in the overall progress
     clip_index: int | None = None  # the one clip the step reads, when it reads one
+    fallback_args: list[str] | None = None  # what to run instead if ``args`` fails
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,21 @@ def _audio_matches(clip: ClipInfo, target: Target) -> bool:
     )
 
 
+def moov_reservation(clips: Sequence[ClipInfo], actions: Sequence[ClipAction], target: Target) -> int:
+    """Bytes to reserve for the joined file's index, sized for the worst case of every sample being its
+    own chunk, keyframe and timing entry; the unused rest stays as a ``free`` box (~0.1 % of a file)."""
+    entries = 0
+    for clip, action in zip(clips, actions, strict=True):
+        copied = action is not ClipAction.REENCODE
+        rate = clip.video.frame_rate if copied else target.frame_rate
+        frames = (
+            clip.video.frames if copied and clip.video.frames else math.ceil(clip.duration * rate * 11 / 10)
+        )
+        audio_frames = math.ceil(clip.duration * target.sample_rate / 1024 * 11 / 10)
+        entries += MOOV_BYTES_PER_VIDEO_SAMPLE * frames + MOOV_BYTES_PER_AUDIO_SAMPLE * audio_frames
+    return MOOV_FIXED_BYTES + entries
+
+
 def _concat_plan(
     clips: Sequence[ClipInfo],
     actions: Sequence[ClipAction],
@@ -208,9 +227,11 @@ def _concat_plan(
     list_path = work_dir / CONCAT_LIST_NAME
     concat = Step(
         f"join {len(clips)} clips",
-        ffmpeg_args.concat_copy(list_path, output, target),
+        ffmpeg_args.concat_copy(list_path, output, target, moov_reservation(clips, actions, target)),
         duration,
         COST_COPY * duration,
+        # an index larger than reserved (a misjudged variable frame rate): the slower rewrite pass
+        fallback_args=ffmpeg_args.concat_copy(list_path, output, target),
     )
     return Plan(
         strategy,

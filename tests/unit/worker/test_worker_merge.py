@@ -35,6 +35,15 @@ def test_compatible_clips_are_joined_by_stream_copy(server, merge):
     assert outcome.clips_merged == 4
 
 
+def test_an_index_larger_than_reserved_falls_back_to_the_rewrite_pass(server, merge, monkeypatch):
+    from videomerge_worker import plan
+
+    monkeypatch.setattr(plan, "MOOV_FIXED_BYTES", 64)
+    monkeypatch.setattr(plan, "MOOV_BYTES_PER_VIDEO_SAMPLE", 1)
+    outcome = merge([server.url("a.mp4"), server.url("b.mp4")], ORIGINAL)
+    check_output(outcome, seconds=2.0, width=320, height=240, strategy=Strategy.COPY)
+
+
 def test_one_odd_clip_is_reencoded_alone(server, merge):
     urls = [server.url(n) for n in ("a.mp4", "small-25fps-44k.mp4", "b.mp4", "c.mp4")]
     outcome = merge(urls, ORIGINAL)
