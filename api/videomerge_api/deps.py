@@ -25,12 +25,13 @@ def error_docs(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-def get_service(request: Request) -> MergeService:
+# Dependencies are async on purpose: FastAPI runs a sync one in its thread pool, a hop on every request.
+async def get_service(request: Request) -> MergeService:
     service: MergeService = request.app.state.service
     return service
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 

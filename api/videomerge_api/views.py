@@ -21,6 +21,10 @@ from videomerge_contract import (
 )
 
 log = logging.getLogger(__name__)
+# Rendered status bodies by (uid, resourceVersion): an object's status never changes without a new
+# resourceVersion, so a poll of an unchanged merge is a dict lookup instead of validating and encoding.
+_RENDERED_STATUS: dict[tuple[str, str], bytes] = {}
+_RENDERED_MAX = 10_000
 
 
 def status_view(obj: VideoMergeObject) -> MergeStatusResponse:
@@ -37,6 +41,20 @@ def status_view(obj: VideoMergeObject) -> MergeStatusResponse:
             progress=100 if word == RestStatus.COMPLETED else 0,
             created_at=resources.created_at(obj),
         )
+
+
+def status_json(obj: VideoMergeObject) -> bytes:
+    meta = obj.get("metadata", {})
+    key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+    if not all(key):
+        return status_view(obj).model_dump_json().encode()
+    rendered = _RENDERED_STATUS.get(key)
+    if rendered is None:
+        rendered = status_view(obj).model_dump_json().encode()
+        if len(_RENDERED_STATUS) >= _RENDERED_MAX:
+            _RENDERED_STATUS.clear()
+        _RENDERED_STATUS[key] = rendered
+    return rendered
 
 
 def result_view(obj: VideoMergeObject) -> MergeResult | MergeFailure | None:

@@ -130,3 +130,25 @@ def test_syncer_marks_unsynced_while_the_api_server_is_away_and_recovers(synced)
     store.create(new_video_merge("vm-back", SPEC, None))
     eventually(lambda: cache.synced and cache.get("vm-back") is not None)
     assert syncs(metrics, "error") >= 1
+
+
+def test_syncer_survives_an_unexpected_error_in_its_thread():
+    store, cache, metrics = MemoryMergeStore(), MergeCache(), ApiMetrics()
+    real_watch, failures = store.watch, []
+
+    def flaky_watch(resource_version, timeout_seconds):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("a bug in a client library")
+        return real_watch(resource_version, timeout_seconds)
+
+    store.watch = flaky_watch
+    syncer = CacheSyncer(store, cache, watch_timeout_seconds=1, metrics=metrics, max_backoff_seconds=0.2)
+    syncer.start()
+    try:
+        eventually(lambda: failures and cache.synced)
+        store.create(new_video_merge("vm-later", SPEC, None))
+        eventually(lambda: cache.get("vm-later") is not None)
+        assert syncs(metrics, "error") == 1
+    finally:
+        syncer.stop()
