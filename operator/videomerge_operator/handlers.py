@@ -6,7 +6,9 @@ through a server-side label selector, so only the operator's workloads reach thi
 """
 
 import asyncio
+import dataclasses
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -51,7 +53,8 @@ def build_registry(
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+        in_cluster = kopf.login_with_service_account(**kwargs)
+        return _at_service_host(in_cluster) if in_cluster else kopf.login_with_kubeconfig(**kwargs)
 
     @kopf.index(GROUP, VERSION, PLURAL, id=MERGE_INDEX, registry=registry)
     def merge_index(**kwargs: Any) -> dict[Any, Any]:
