@@ -1,18 +1,15 @@
 """``videomerge-api``: serve the API with uvicorn, configured from the environment."""
 
-import logging
-
 import uvicorn
 
 from videomerge_api.app import create_app
+from videomerge_api.logs import configure_logging
 from videomerge_api.settings import ApiSettings
 
 
 def main() -> None:
     settings = ApiSettings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     # Our access log has a request id and no query strings; uvicorn's own would duplicate it.
     uvicorn.run(
         create_app(settings),

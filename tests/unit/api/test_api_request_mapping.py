@@ -107,3 +107,18 @@ def test_settings_from_environment(monkeypatch, tmp_path):
 def test_settings_refuse_values_beyond_the_contract(field, value):
     with pytest.raises(ValidationError):
         ApiSettings(**{field: value})
+
+
+def test_status_bodies_are_rendered_once_per_resource_version():
+    from videomerge_api.views import status_json
+
+    obj = {
+        "metadata": {"name": "vm-a", "uid": "u1", "resourceVersion": "5"},
+        "status": {"phase": "Processing"},
+    }
+    first = status_json(obj)
+    assert status_json(obj) is first  # same version: the stored rendering
+    newer = {**obj, "metadata": {**obj["metadata"], "resourceVersion": "6"}, "status": {"phase": "Completed"}}
+    assert b'"status":"completed"' in status_json(newer) and b'"status":"processing"' in first
+    unversioned = {"metadata": {"name": "vm-b"}, "status": {}}
+    assert status_json(unversioned) is not status_json(unversioned)  # nothing to key on: rendered each time
