@@ -69,8 +69,9 @@ class Downloader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch(self, index: int, url: str, dest: Path) -> int:
-        """Downloads clip ``index`` from ``url`` to ``dest``; returns its size in bytes."""
+    def fetch(self, index: int, url: str, dest: Path, on_written: Callable[[int], None] | None = None) -> int:
+        """Downloads clip ``index`` from ``url`` to ``dest``; returns its size in bytes. ``on_written`` gets
+        the file's length after every write (unbuffered: other readers see the bytes at once)."""
 
         def fail(reason: ErrorReason, problem: str, *, permanent: bool) -> WorkerError:
             return WorkerError.for_clip(reason, index, url, problem, permanent=permanent)
@@ -80,10 +81,10 @@ class Downloader:
         except RefusedUrlError as exc:
             raise fail(ErrorReason.INVALID_INPUT, str(exc), permanent=True) from None
         deadline = time.monotonic() + self.settings.download_timeout_seconds
-        with dest.open("wb") as out:
+        with dest.open("wb", buffering=0) as out:
             for attempt in range(1, self.settings.download_attempts + 1):
                 try:
-                    return self._attempt(url, out, deadline, fail)
+                    return self._attempt(url, out, deadline, fail, on_written or (lambda n: None))
                 except _TransientError as exc:
                     pause = self.backoff_seconds * 2 ** (attempt - 1)
                     if exc.retry_after is not None:
@@ -98,7 +99,14 @@ class Downloader:
                     raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {index + 1}: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, url: str, out: BinaryIO, deadline: float, fail: Callable[..., WorkerError]) -> int:
+    def _attempt(
+        self,
+        url: str,
+        out: BinaryIO,
+        deadline: float,
+        fail: Callable[..., WorkerError],
+        on_written: Callable[[int], None],
+    ) -> int:
         """One attempt, following redirects; resumes after what ``out`` already holds when it can."""
         cap = self.settings.max_clip_bytes
         have = out.tell()
@@ -122,6 +130,7 @@ class Downloader:
                     if status == 416 and have:
                         out.seek(0)
                         out.truncate()
+                        on_written(0)
                         raise _TransientError(ErrorReason.DOWNLOAD_FAILED, "HTTP 416 on resume")
                     if status not in (200, 206):  # 4xx: the URL itself is wrong; asking again will not help
                         raise fail(ErrorReason.DOWNLOAD_FAILED, f"HTTP {status}", permanent=True)
@@ -130,6 +139,7 @@ class Downloader:
                         out.seek(0)
                         out.truncate()
                         have = 0
+                        on_written(0)
                         if start != 0:
                             raise _TransientError(
                                 ErrorReason.DOWNLOAD_FAILED, "the server resumed at the wrong offset"
@@ -145,8 +155,9 @@ class Downloader:
                             raise fail(ErrorReason.DOWNLOAD_FAILED, _too_big(have, cap), permanent=True)
                         if time.monotonic() > deadline:
                             raise fail(ErrorReason.TIMEOUT, _slow(self.settings), permanent=False)
-                        out.write(chunk)
+                        _write_all(out, chunk)
                         self.on_bytes(len(chunk))
+                        on_written(have)
                     return have
             except httpx.TimeoutException as exc:
                 raise _TransientError(ErrorReason.TIMEOUT, f"timed out ({type(exc).__name__})") from None
@@ -155,6 +166,12 @@ class Downloader:
         raise fail(
             ErrorReason.DOWNLOAD_FAILED, f"more than {self.settings.max_redirects} redirects", permanent=True
         )
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) or 0 :]
 
 
 def _resume_offset(response: httpx.Response) -> int:

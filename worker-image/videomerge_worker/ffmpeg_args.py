@@ -5,7 +5,7 @@ nothing inside a clip (an HLS playlist, a concat script, a reference movie) can 
 other files. The concat list holds bare relative names, so the concat demuxer keeps its safe mode.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -97,14 +97,20 @@ def mp4_output(path: Path, target: Target, *, faststart: bool, moov_bytes: int |
     return ["-video_track_timescale", str(target.timescale), *flags, "-f", "mp4", f"file:{path}"]
 
 
-def normalize_clip(clip: ClipInfo, target: Target, output: Path) -> list[str]:
+def read_clip(clip: ClipInfo, follow_us: int | None) -> list[str]:
+    """Input options for a clip. One still downloading is followed: FFmpeg waits at its current end of
+    file for more (up to ``follow_us`` microseconds without progress) instead of taking it for the end."""
+    follow = ["-follow", "1", "-rw_timeout", str(follow_us)] if clip.growing and follow_us else []
+    return [*follow, "-i", f"file:{clip.path}"]
+
+
+def normalize_clip(clip: ClipInfo, target: Target, output: Path, follow_us: int | None = None) -> list[str]:
     """Re-encode one clip to the target parameters (for a stream-copy concat afterwards)."""
     graph = f"[0:{clip.video.index}]{video_chain(clip, target)}[v];{audio_chain(clip, 0, target)}[a]"
     return [
         *COMMON,
         *PROTOCOLS,
-        "-i",
-        f"file:{clip.path}",
+        *read_clip(clip, follow_us),
         "-filter_complex",
         graph,
         "-map",
@@ -117,13 +123,12 @@ def normalize_clip(clip: ClipInfo, target: Target, output: Path) -> list[str]:
     ]
 
 
-def replace_audio(clip: ClipInfo, target: Target, output: Path) -> list[str]:
+def replace_audio(clip: ClipInfo, target: Target, output: Path, follow_us: int | None = None) -> list[str]:
     """Keep the clip's video as it is, give it target audio (its own, converted, or silence)."""
     return [
         *COMMON,
         *PROTOCOLS,
-        "-i",
-        f"file:{clip.path}",
+        *read_clip(clip, follow_us),
         "-filter_complex",
         f"{audio_chain(clip, 0, target)}[a]",
         "-map",
@@ -137,13 +142,17 @@ def replace_audio(clip: ClipInfo, target: Target, output: Path) -> list[str]:
     ]
 
 
-def concat_copy(list_path: Path, output: Path, target: Target, moov_bytes: int | None = None) -> list[str]:
-    """Stream-copy concatenation of parts that share every stream parameter."""
+def concat_copy(
+    list_path: Path, output: Path, target: Target, moov_bytes: int | None = None, *, safe: bool = True
+) -> list[str]:
+    """Stream-copy concatenation of parts that share every stream parameter. ``safe=False`` (needed for
+    the per-file options of followed clips) is only ever used with a script that ``concat_list`` wrote."""
     return [
         *COMMON,
         *PROTOCOLS,
         "-f",
         "concat",
+        *([] if safe else ["-safe", "0"]),
         "-i",
         f"file:{list_path}",
         "-map",
@@ -156,13 +165,15 @@ def concat_copy(list_path: Path, output: Path, target: Target, moov_bytes: int |
     ]
 
 
-def reencode_all(clips: Sequence[ClipInfo], target: Target, output: Path) -> list[str]:
+def reencode_all(
+    clips: Sequence[ClipInfo], target: Target, output: Path, follow_us: int | None = None
+) -> list[str]:
     """One filter graph: every clip normalized, then joined by the concat filter, encoded once."""
     inputs: list[str] = []
     chains: list[str] = []
     joined = ""
     for i, clip in enumerate(clips):
-        inputs += ["-i", f"file:{clip.path}"]
+        inputs += read_clip(clip, follow_us)
         chains.append(f"[{i}:{clip.video.index}]{video_chain(clip, target)}[v{i}]")
         chains.append(f"{audio_chain(clip, i, target)}[a{i}]")
         joined += f"[v{i}][a{i}]"
@@ -183,9 +194,14 @@ def reencode_all(clips: Sequence[ClipInfo], target: Target, output: Path) -> lis
     ]
 
 
-def concat_list(names: Sequence[str]) -> str:
-    """An ffconcat script of bare file names (relative to the script, so safe mode accepts them)."""
+def concat_list(names: Sequence[str], followed: Collection[str] = (), follow_us: int | None = None) -> str:
+    """An ffconcat script of bare file names, relative to the script (safe mode accepts them); the
+    ``followed`` ones, still downloading, carry the options to read on at their end of file."""
+    lines = ["ffconcat version 1.0\n"]
     for name in names:
         if "/" in name or name.startswith(".") or not name.replace("-", "").replace(".", "").isalnum():
             raise ValueError(f"not a plain file name: {name!r}")
-    return "ffconcat version 1.0\n" + "".join(f"file {name}\n" for name in names)
+        lines.append(f"file {name}\n")
+        if name in followed and follow_us:
+            lines += ["option follow 1\n", f"option rw_timeout {follow_us}\n"]
+    return "".join(lines)

@@ -21,8 +21,12 @@ def run_ffmpeg(
     on_seconds: Callable[[float], None] | None = None,
     clip_index: int | None = None,
     clip_url: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> None:
-    """Runs ``ffmpeg args``; raises WorkerError (FFmpegFailed, or Timeout past ``timeout`` seconds)."""
+    """Runs ``ffmpeg args``; raises WorkerError (FFmpegFailed, or Timeout past ``timeout`` seconds).
+    Setting ``cancel`` stops FFmpeg (a clip it reads while downloading has failed)."""
+    if cancel is not None and cancel.is_set():
+        raise WorkerError(ErrorReason.FFMPEG_FAILED, f"{describe} cancelled")
     process = subprocess.Popen(
         [FFMPEG, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -38,6 +42,8 @@ def run_ffmpeg(
 
     timer = threading.Timer(timeout, expire)
     timer.start()
+    if cancel is not None:
+        threading.Thread(target=_kill_when_set, args=(cancel, process), daemon=True).start()
     parser = FfmpegProgressParser()
     try:
         for line in process.stdout:
@@ -56,6 +62,8 @@ def run_ffmpeg(
         return
     if timed_out.is_set():
         raise WorkerError(ErrorReason.TIMEOUT, f"{describe} took longer than {timeout:g} s")
+    if cancel is not None and cancel.is_set():
+        raise WorkerError(ErrorReason.FFMPEG_FAILED, f"{describe} cancelled")
     detail = next((line for line in reversed(stderr_tail) if line.strip()), f"exit status {returncode}")
     raise WorkerError(
         ErrorReason.FFMPEG_FAILED,
@@ -63,6 +71,13 @@ def run_ffmpeg(
         clip_index=clip_index,
         clip_url=clip_url,
     )
+
+
+def _kill_when_set(cancel: threading.Event, process: "subprocess.Popen[str]") -> None:
+    while process.poll() is None:
+        if cancel.wait(0.1):
+            process.kill()
+            return
 
 
 def _collect(stream: IO[str], tail: deque[str]) -> None:

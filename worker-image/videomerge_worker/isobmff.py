@@ -67,3 +67,44 @@ def truncation_problem(path: Path) -> str | None:
     if not any(box_type == b"moov" for box_type, _, _ in boxes):
         return "the file has no index (moov box); it is truncated or not an MP4/MOV"
     return None
+
+
+class IndexWatch:
+    """Follows an MP4/MOV file as it is downloaded and tells when it can be probed and read while still
+    growing: its index (moov) is on disk, followed by one plain media box (mdat) of which ``slack`` bytes
+    are there too (the first packets, which ffprobe decodes). Files with the index last, and fragmented
+    files (whose demuxer reads on past the last sample), never qualify."""
+
+    def __init__(self, path: Path, slack: int) -> None:
+        self.path = path
+        self.slack = slack
+        self._next_box = 0
+        self._media_start: int | None = None
+        self._seen_index = False
+        self.hopeless = False
+
+    def ready(self, written: int) -> bool:
+        """Whether the first ``written`` bytes of the file suffice; cheap to call after every write."""
+        if self.hopeless:
+            return False
+        if self._media_start is None:
+            self._walk(written)
+        return self._media_start is not None and written >= self._media_start + self.slack
+
+    def _walk(self, written: int) -> None:
+        with self.path.open("rb") as f:
+            while self._media_start is None and not self.hopeless and written >= self._next_box + 16:
+                f.seek(self._next_box)
+                size, box_type = struct.unpack(">I4s", f.read(8))
+                if size == 1:
+                    (size,) = struct.unpack(">Q", f.read(8))
+                if box_type not in _TOP_LEVEL_TYPES or size < 8 or box_type in (b"moof", b"sidx", b"styp"):
+                    self.hopeless = True  # not ISO BMFF, or fragmented
+                elif box_type == b"mdat":
+                    if self._seen_index:
+                        self._media_start = self._next_box
+                    else:
+                        self.hopeless = True  # the media comes before the index
+                else:
+                    self._seen_index = self._seen_index or box_type == b"moov"
+                    self._next_box += size

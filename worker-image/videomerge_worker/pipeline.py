@@ -5,7 +5,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,17 +12,16 @@ from pathlib import Path
 import ffmpeg
 
 from videomerge_contract import ErrorReason, Stage, Strategy
-from videomerge_worker.download import Downloader
 from videomerge_worker.errors import WorkerError
+from videomerge_worker.fetch import ClipFetcher
 from videomerge_worker.ffmpeg_run import run_ffmpeg
 from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, plan_merge
-from videomerge_worker.probe import ClipInfo, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.urlguard import RefusedUrlError, check_scheme
 
 MERGED_NAME = "merged.mp4"
-MIB = 1024 * 1024
+FOLLOW_MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -35,10 +33,6 @@ class MergeOutcome:
     width: int
     height: int
     strategy: Strategy
-
-
-class _CancelledError(Exception):
-    """Another clip already failed; this download stops early."""
 
 
 @contextmanager
@@ -62,7 +56,8 @@ def merge_in(
     *,
     backoff_seconds: float = 0.5,
 ) -> MergeOutcome:
-    """Merges ``urls`` into ``work_dir / MERGED_NAME``; inputs are deleted once merged."""
+    """Merges ``urls`` into ``work_dir / MERGED_NAME``; inputs are deleted once merged. The merge starts
+    as soon as every clip is probed, which for index-first MP4/MOV clips is before they are all here."""
     if not urls:
         raise WorkerError(ErrorReason.INVALID_INPUT, "no clips to merge")
     for index, url in enumerate(urls):  # before any download: a bad URL fails the merge at once
@@ -70,19 +65,35 @@ def merge_in(
             check_scheme(url)
         except RefusedUrlError as exc:
             raise WorkerError.for_clip(ErrorReason.INVALID_INPUT, index, url, str(exc)) from None
-    clips = fetch_and_probe(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds)
-    total = sum(c.duration for c in clips)
-    if total > settings.max_total_duration_seconds:
-        raise WorkerError(
-            ErrorReason.INVALID_INPUT,
-            f"the clips last {total:.0f} s together, more than the {settings.max_total_duration_seconds:g} s limit",
-        )
     output = work_dir / MERGED_NAME
-    plan = plan_merge(clips, request, work_dir, output)
-    progress(
-        Stage.MERGING, overall_percent(Stage.MERGING, 0), f"{plan.strategy.value} merge of {len(clips)} clips"
-    )
-    run_plan(plan, work_dir, urls, settings, progress)
+    with ClipFetcher(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
+        clips = fetcher.probed()
+        total = sum(c.duration for c in clips)
+        if total > settings.max_total_duration_seconds:
+            limit = settings.max_total_duration_seconds
+            raise WorkerError(
+                ErrorReason.INVALID_INPUT,
+                f"the clips last {total:.0f} s together, more than the {limit:g} s limit",
+            )
+        # How long FFmpeg may wait at the end of a clip still downloading: as long as the downloader
+        # itself would wait for bytes, over all its attempts, before giving up on the clip.
+        follow = settings.download_read_timeout_seconds * settings.download_attempts + FOLLOW_MARGIN_SECONDS
+        plan = plan_merge(clips, request, work_dir, output, follow_seconds=follow)
+        early = sum(c.growing for c in clips)
+        fetcher.merging = True
+        note = f", {early} still downloading" if early else ""
+        progress(
+            Stage.MERGING,
+            overall_percent(Stage.MERGING, 0),
+            f"{plan.strategy.value} merge of {len(clips)} clips{note}",
+        )
+        try:
+            run_plan(plan, work_dir, urls, settings, progress, cancel=fetcher.failed)
+        except WorkerError:
+            if fetcher.failed.is_set():  # FFmpeg stopped because a clip it was reading failed
+                raise fetcher.error() from None
+            raise
+        fetcher.downloaded()
     for clip in clips:
         clip.path.unlink(missing_ok=True)
     for part in plan.parts:
@@ -90,65 +101,13 @@ def merge_in(
     return describe_output(output, len(clips), plan.strategy)
 
 
-def fetch_and_probe(
+def run_plan(
+    plan: Plan,
     work_dir: Path,
     urls: Sequence[str],
     settings: WorkerSettings,
     progress: ProgressSink,
-    *,
-    backoff_seconds: float = 0.5,
-) -> list[ClipInfo]:
-    """Downloads every clip (bounded parallelism), probing each as soon as it is on disk."""
-    cancelled = threading.Event()
-    done: list[int] = []
-    received = [0]
-    lock = threading.Lock()
-    throttle = Throttle(1.0)
-
-    def on_bytes(count: int) -> None:
-        if cancelled.is_set():
-            raise _CancelledError
-        with lock:
-            received[0] += count
-            if throttle.ready():
-                report()
-
-    def report() -> None:
-        message = f"downloaded {len(done)}/{len(urls)} clips, {received[0] / MIB:.0f} MiB"
-        progress(Stage.DOWNLOADING, overall_percent(Stage.DOWNLOADING, len(done) / len(urls)), message)
-
-    def one(index: int, url: str) -> ClipInfo:
-        path = work_dir / f"clip-{index:03d}.src"
-        downloader.fetch(index, url, path)
-        info = probe_clip(path, index, url)
-        with lock:
-            done.append(index)
-            report()
-        return info
-
-    progress(Stage.DOWNLOADING, 0, f"downloading {len(urls)} clips")
-    with (
-        Downloader(settings, on_bytes=on_bytes, backoff_seconds=backoff_seconds) as downloader,
-        ThreadPoolExecutor(max_workers=settings.download_concurrency, thread_name_prefix="download") as pool,
-    ):
-        futures = [pool.submit(one, i, url) for i, url in enumerate(urls)]
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        if any(f.exception() is not None for f in finished):
-            cancelled.set()
-            for future in futures:
-                future.cancel()
-            wait(futures)
-            errors = [e for f in futures if not f.cancelled() and (e := f.exception()) is not None]
-            worker_errors = [e for e in errors if isinstance(e, WorkerError)]
-            if worker_errors:
-                raise min(worker_errors, key=lambda e: e.clip_index if e.clip_index is not None else -1)
-            raise next(e for e in errors if not isinstance(e, _CancelledError))
-    progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(urls)} clips")
-    return [f.result() for f in futures]
-
-
-def run_plan(
-    plan: Plan, work_dir: Path, urls: Sequence[str], settings: WorkerSettings, progress: ProgressSink
+    cancel: threading.Event | None = None,
 ) -> None:
     if plan.concat_list is not None:
         (work_dir / CONCAT_LIST_NAME).write_text(plan.concat_list)
@@ -179,6 +138,7 @@ def run_plan(
                     on_seconds=on_seconds,
                     clip_index=index,
                     clip_url=urls[index] if index is not None else None,
+                    cancel=cancel,
                 )
                 break
             except WorkerError as exc:

@@ -80,9 +80,13 @@ def plan_merge(
     output: Path,
     *,
     max_graph_inputs: int = MAX_GRAPH_INPUTS,
+    follow_seconds: float | None = None,
 ) -> Plan:
+    """``follow_seconds``: clips marked ``growing`` are read while they download, FFmpeg waiting at most
+    this long for more bytes at a time (None: every clip is complete)."""
     if not clips:
         raise ValueError("nothing to merge")
+    follow_us = round(follow_seconds * 1_000_000) if follow_seconds else None
     size = canvas_size([c.video.display_size for c in clips], request.quality, request.aspect_ratio)
     duration = sum(c.duration for c in clips)
     reference = _reference_video(clips, size)
@@ -96,12 +100,13 @@ def plan_merge(
             for i, c in enumerate(clips)
         )
         strategy = Strategy.COPY if set(actions) == {ClipAction.COPY} else Strategy.PARTIAL
-        return _concat_plan(clips, actions, strategy, target, work_dir, output, duration)
+        return _concat_plan(clips, actions, strategy, target, work_dir, output, duration, follow_us)
     target = _reencode_target(clips, size, request)
     actions = (ClipAction.REENCODE,) * len(clips)
     if len(clips) > max_graph_inputs:
-        return _concat_plan(clips, actions, Strategy.REENCODE, target, work_dir, output, duration)
-    step = Step("re-encode all clips", ffmpeg_args.reencode_all(clips, target, output), duration, duration)
+        return _concat_plan(clips, actions, Strategy.REENCODE, target, work_dir, output, duration, follow_us)
+    args = ffmpeg_args.reencode_all(clips, target, output, follow_us)
+    step = Step("re-encode all clips", args, duration, duration)
     return Plan(Strategy.REENCODE, target, actions, (step,), None, duration, ())
 
 
@@ -206,39 +211,54 @@ def _concat_plan(
     work_dir: Path,
     output: Path,
     duration: float,
+    follow_us: int | None,
 ) -> Plan:
     steps: list[Step] = []
     names: list[str] = []
+    followed: list[str] = []
     parts: list[Path] = []
     for i, (clip, action) in enumerate(zip(clips, actions, strict=True)):
         if action is ClipAction.COPY:
             if clip.path.parent != work_dir:
                 raise ValueError(f"{clip.path} is not in {work_dir}: the concat script names it relatively")
             names.append(clip.path.name)
+            if clip.growing and follow_us:
+                followed.append(clip.path.name)
             continue
         part = work_dir / f"part-{i:03d}.mp4"
         names.append(part.name)
         parts.append(part)
         if action is ClipAction.AUDIO:
-            args, cost, what = ffmpeg_args.replace_audio(clip, target, part), COST_AUDIO, "new audio for"
+            args, cost, what = (
+                ffmpeg_args.replace_audio(clip, target, part, follow_us),
+                COST_AUDIO,
+                "new audio for",
+            )
         else:
-            args, cost, what = ffmpeg_args.normalize_clip(clip, target, part), COST_ENCODE, "re-encode"
+            args, cost, what = (
+                ffmpeg_args.normalize_clip(clip, target, part, follow_us),
+                COST_ENCODE,
+                "re-encode",
+            )
         steps.append(Step(f"{what} clip {i + 1}", args, clip.duration, cost * clip.duration, i))
     list_path = work_dir / CONCAT_LIST_NAME
+    safe = not followed  # per-file options need the concat demuxer's unsafe mode; our own names only
     concat = Step(
         f"join {len(clips)} clips",
-        ffmpeg_args.concat_copy(list_path, output, target, moov_reservation(clips, actions, target)),
+        ffmpeg_args.concat_copy(
+            list_path, output, target, moov_reservation(clips, actions, target), safe=safe
+        ),
         duration,
         COST_COPY * duration,
         # an index larger than reserved (a misjudged variable frame rate): the slower rewrite pass
-        fallback_args=ffmpeg_args.concat_copy(list_path, output, target),
+        fallback_args=ffmpeg_args.concat_copy(list_path, output, target, safe=safe),
     )
     return Plan(
         strategy,
         target,
         tuple(actions),
         (*steps, concat),
-        ffmpeg_args.concat_list(names),
+        ffmpeg_args.concat_list(names, followed, follow_us),
         duration,
         tuple(parts),
     )

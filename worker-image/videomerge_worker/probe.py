@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -63,10 +63,13 @@ class ClipInfo:
     duration: float  # the video stream's length: what the clip lasts on screen
     video: VideoInfo
     audio: AudioInfo | None
+    growing: bool = False  # probed from its index while still downloading (an index-first MP4/MOV)
 
 
-def probe_clip(path: Path, index: int, url: str) -> ClipInfo:
-    """Probes a local file; a file that is not a playable video raises UnsupportedMedia naming the clip."""
+def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> ClipInfo:
+    """Probes a local file; a file that is not a playable video raises UnsupportedMedia naming the clip.
+    A ``growing`` file (its index on disk, its media still arriving) is checked for truncation later,
+    by ``check_complete``."""
 
     def unsupported(problem: str) -> WorkerError:
         return WorkerError.for_clip(ErrorReason.UNSUPPORTED_MEDIA, index, url, problem)
@@ -79,9 +82,16 @@ def probe_clip(path: Path, index: int, url: str) -> ClipInfo:
     except ffmpeg.Error as exc:
         detail = _last_line(exc.stderr) or "unrecognised format"
         raise unsupported(f"not a readable video ({detail})") from None
+    if not growing:
+        check_complete(path, index, url)
+    info = clip_info_from_probe(data, path, size, unsupported)
+    return replace(info, growing=True) if growing else info
+
+
+def check_complete(path: Path, index: int, url: str) -> None:
+    """An MP4/MOV whose boxes promise more bytes than it has is truncated: UnsupportedMedia."""
     if is_iso_bmff(path) and (problem := truncation_problem(path)):
-        raise unsupported(problem)
-    return clip_info_from_probe(data, path, size, unsupported)
+        raise WorkerError.for_clip(ErrorReason.UNSUPPORTED_MEDIA, index, url, problem)
 
 
 def clip_info_from_probe(

@@ -11,7 +11,7 @@ from support.minio import Minio, MinioUnavailableError, running_minio
 
 from videomerge_worker.pipeline import MergeOutcome, merge_in, workspace
 from videomerge_worker.plan import OutputRequest
-from videomerge_worker.progress import discard_progress
+from videomerge_worker.progress import ProgressSink, discard_progress
 from videomerge_worker.settings import WorkerSettings
 
 # One second each, QVGA or smaller: the whole library takes a couple of seconds to make.
@@ -82,12 +82,22 @@ def settings(scratch: Path) -> WorkerSettings:
 def merge(settings: WorkerSettings, scratch: Path, tmp_path: Path):
     """merge(urls, request=...) → MergeOutcome with the output kept outside the (then empty) scratch."""
 
-    def run(urls: list[str], request: OutputRequest | None = None, **overrides: object) -> MergeOutcome:
+    def run(
+        urls: list[str],
+        request: OutputRequest | None = None,
+        progress: ProgressSink | None = None,
+        **overrides: object,
+    ) -> MergeOutcome:
         used = settings.model_copy(update=overrides)
         try:
             with workspace(used) as work_dir:
                 outcome = merge_in(
-                    work_dir, urls, request or OutputRequest(), used, discard_progress, backoff_seconds=0.01
+                    work_dir,
+                    urls,
+                    request or OutputRequest(),
+                    used,
+                    progress or discard_progress,
+                    backoff_seconds=0.01,
                 )
                 kept = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}.mp4"
                 outcome.output.rename(kept)

@@ -230,3 +230,32 @@ def test_clips_outside_the_work_dir_cannot_be_listed_for_concat():
     outsider = type(outsider)(**{**outsider.__dict__, "path": Path("/elsewhere/clip-001.src")})
     with pytest.raises(ValueError, match="not in"):
         plan([clip(0), outsider])
+
+
+def test_clips_still_downloading_are_followed_and_the_others_are_not():
+    from dataclasses import replace
+
+    clips = [replace(clip(0), growing=True), clip(1), replace(clip(2), growing=True)]
+    p = plan(clips, follow_seconds=12.5)
+    assert p.strategy is Strategy.COPY
+    assert p.concat_list == (
+        "ffconcat version 1.0\n"
+        "file clip-000.src\noption follow 1\noption rw_timeout 12500000\n"
+        "file clip-001.src\n"
+        "file clip-002.src\noption follow 1\noption rw_timeout 12500000\n"
+    )
+    args = p.steps[0].args
+    assert args[args.index("-safe") + 1] == "0"  # per-file options need it; the names are still plain
+    assert args.index("-safe") < args.index("-i")
+    # a clip re-encoded on its own is followed through input options
+    odd = replace(clip(1, fps=F(25)), growing=True)
+    normalize = plan([clip(0), odd, clip(2)], follow_seconds=2).steps[0].args
+    assert normalize[normalize.index("-i") - 4 : normalize.index("-i")] == [
+        "-follow",
+        "1",
+        "-rw_timeout",
+        "2000000",
+    ]
+    # nothing growing, or no follow time: plain inputs and the concat demuxer's safe mode
+    assert "-safe" not in plan([clip(0), clip(1)], follow_seconds=5).steps[0].args
+    assert "-follow" not in plan(clips).steps[0].args and "option" not in plan(clips).concat_list

@@ -1,0 +1,141 @@
+"""Clips on their way in: bounded parallel downloads, each probed as early as its layout allows.
+
+An MP4/MOV whose index comes first is probed as soon as the index and its first media are on disk, and
+is marked ``growing``: the merge starts while it is still downloading and FFmpeg follows the file as it
+grows. Any other clip is probed once complete. A failed download sets ``failed``, which stops the other
+downloads and any FFmpeg reading them; ``error()`` then names the first clip at fault.
+"""
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from types import TracebackType
+
+from videomerge_contract import ErrorReason, Stage
+from videomerge_worker.download import Downloader
+from videomerge_worker.errors import WorkerError
+from videomerge_worker.isobmff import IndexWatch
+from videomerge_worker.probe import ClipInfo, check_complete, probe_clip
+from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
+from videomerge_worker.settings import WorkerSettings
+
+MIB = 1024 * 1024
+# Media bytes after the index before an index-first clip is probed: enough for its first key frame and
+# first audio packets at any common bitrate, so that the early probe sees what the full one would.
+EARLY_PROBE_SLACK_BYTES = 4 * MIB
+
+
+class _CancelledError(Exception):
+    """Another clip failed first; this download stops early."""
+
+
+class ClipFetcher:
+    def __init__(
+        self,
+        work_dir: Path,
+        urls: Sequence[str],
+        settings: WorkerSettings,
+        progress: ProgressSink,
+        *,
+        backoff_seconds: float = 0.5,
+    ) -> None:
+        self.urls = urls
+        self.work_dir = work_dir
+        self.progress = progress
+        self.failed = threading.Event()
+        self.merging = False  # once the merge runs, download progress no longer speaks for the stage
+        self._infos: list[Future[ClipInfo]] = [Future() for _ in urls]
+        self._lock = threading.Lock()
+        self._throttle = Throttle(1.0)
+        self._received = 0
+        self._completed = 0
+        self._downloader = Downloader(settings, on_bytes=self._on_bytes, backoff_seconds=backoff_seconds)
+        self._pool = ThreadPoolExecutor(max_workers=settings.download_concurrency, thread_name_prefix="fetch")
+        progress(Stage.DOWNLOADING, 0, f"downloading {len(urls)} clips")
+        self._downloads = [self._pool.submit(self._fetch, i, url) for i, url in enumerate(urls)]
+
+    def __enter__(self) -> "ClipFetcher":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            self.failed.set()  # stop what still runs before the work dir goes away
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._downloader.close()
+
+    def probed(self) -> list[ClipInfo]:
+        """Every clip's probe, in order, as soon as all are known (some may still be downloading)."""
+        wait(self._infos, return_when=FIRST_EXCEPTION)
+        if any(f.done() and f.exception() is not None for f in self._infos):
+            raise self.error()
+        return [f.result() for f in self._infos]
+
+    def downloaded(self) -> None:
+        """Waits for every download to finish whole (and checked); raises the first clip's failure."""
+        wait(self._downloads, return_when=FIRST_EXCEPTION)
+        if any(f.done() and f.exception() is not None for f in self._downloads):
+            raise self.error()
+
+    def error(self) -> BaseException:
+        """The failure to report: the lowest clip's, once the other downloads have stopped."""
+        self.failed.set()
+        wait(self._downloads)
+        errors = [e for f in self._downloads if not f.cancelled() and (e := f.exception()) is not None]
+        real = [e for e in errors if not isinstance(e, _CancelledError)]
+        clip_errors = [e for e in real if isinstance(e, WorkerError)]
+        if clip_errors:
+            return min(clip_errors, key=lambda e: -1 if e.clip_index is None else e.clip_index)
+        return real[0] if real else WorkerError(ErrorReason.INTERNAL, "downloads were cancelled")
+
+    def _fetch(self, index: int, url: str) -> None:
+        path = self.work_dir / f"clip-{index:03d}.src"
+        info = self._infos[index]
+        watch = IndexWatch(path, EARLY_PROBE_SLACK_BYTES)
+        longest = [0]
+
+        def on_written(length: int) -> None:
+            if info.done() and length < longest[0]:
+                # the server could not resume: the bytes FFmpeg may already have read would change
+                raise WorkerError.for_clip(
+                    ErrorReason.DOWNLOAD_FAILED, index, url, "the download restarted from the beginning"
+                )
+            longest[0] = max(longest[0], length)
+            if not info.done() and watch.ready(length):
+                early = probe_clip(path, index, url, growing=True)
+                if early.video.pix_fmt is None or early.video.profile is None:
+                    watch.hopeless = True  # the first packets did not tell everything: probe it whole
+                else:
+                    info.set_result(early)
+
+        try:
+            self._downloader.fetch(index, url, path, on_written)
+            if info.done():
+                check_complete(path, index, url)
+            else:
+                info.set_result(probe_clip(path, index, url))
+        except BaseException as exc:
+            if not isinstance(exc, _CancelledError):
+                self.failed.set()
+            if not info.done():
+                info.set_exception(exc)
+            raise
+        with self._lock:
+            self._completed += 1
+            self._report(force=True)
+
+    def _on_bytes(self, count: int) -> None:
+        if self.failed.is_set():
+            raise _CancelledError
+        with self._lock:
+            self._received += count
+            self._report()
+
+    def _report(self, *, force: bool = False) -> None:
+        if self.merging or not self._throttle.ready(force=force):
+            return
+        done, total = self._completed, len(self.urls)
+        message = f"downloaded {done}/{total} clips, {self._received / MIB:.0f} MiB"
+        self.progress(Stage.DOWNLOADING, overall_percent(Stage.DOWNLOADING, done / total), message)
