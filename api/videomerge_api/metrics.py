@@ -1,6 +1,7 @@
 """Prometheus metrics of one app instance (its own registry, so several apps can live in one process)."""
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -10,6 +11,7 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "videomerge_api_requests",
             "HTTP requests answered, by route template and status code.",
@@ -43,6 +45,16 @@ class ApiMetrics:
             "1 when the cache is synced with the API server.",
             registry=self.registry,
         )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        # Label lookups cost more than the increments: keep the children (routes and codes are few).
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_cache(self, size: Callable[[], int], synced: Callable[[], bool]) -> None:
         """Cache gauges read at scrape time."""

@@ -70,8 +70,7 @@ class RequestContextMiddleware:
                 scope["path"] if scope["path"] in _DOC_PATHS else "unmatched"
             )
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
+            self.metrics.observe_request(method, route, status, elapsed)
             access_log.info(
                 "request_id=%s method=%s path=%s route=%s status=%d duration_ms=%.1f",
                 request_id,

@@ -17,6 +17,7 @@ from videomerge_api.deps import (
 from videomerge_api.errors import ApiProblemError, invalid_field
 from videomerge_api.models import ErrorBody, MergeCancelled, MergeList, MergeOutcome, NotFinishedBody
 from videomerge_api.resources import name_of
+from videomerge_api.service import MergeService
 from videomerge_api.views import result_view, status_json, status_view
 from videomerge_contract import MergeAccepted, MergeRequest, MergeStatusResponse, RestStatus
 
@@ -89,8 +90,10 @@ def merge_router(list_max_limit: int) -> APIRouter:
         },
         summary="Status of a merge",
     )
-    async def merge_status(task_id: TaskId, service: Service) -> Response:
-        # Pre-rendered JSON (documented by response_model): the hot path of every polling client.
+    async def merge_status(task_id: TaskId, request: Request) -> Response:
+        # The hot path of every polling client: no dependency to solve, and pre-rendered JSON
+        # (the response_model above documents it).
+        service: MergeService = request.app.state.service
         return Response(status_json(await service.read(task_id)), media_type="application/json")
 
     @router.get(

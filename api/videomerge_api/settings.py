@@ -7,15 +7,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from videomerge_contract import Limits
 
+_SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def _own_namespace() -> str | None:
+    try:
+        return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or None
+    except OSError:
+        return None
+
 
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDEOMERGE_API_", extra="ignore")
 
     namespace: str = Field(
-        default="default",
+        default_factory=lambda: _own_namespace() or "default",
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         max_length=63,
-        description="Namespace whose VideoMerges this API creates and reads.",
+        description="Namespace whose VideoMerges this API creates and reads; unset → the pod's own.",
     )
     max_clips: int = Field(
         default=Limits.DEFAULT_MAX_CLIPS,
