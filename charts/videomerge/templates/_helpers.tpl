@@ -95,3 +95,12 @@ affinity:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* Deployment strategy: host-networked pods hold host ports, so replace them instead of surging. */}}
+{{- define "videomerge.strategy" -}}
+{{- if .Values.hostNetwork }}
+strategy:
+  type: RollingUpdate
+  rollingUpdate: {maxSurge: 0, maxUnavailable: 1}
+{{- end }}
+{{- end }}

@@ -75,9 +75,12 @@ def test_local_values_keep_everything_on_loopback(helm):
     docs = render(helm, "-f", str(LOCAL_VALUES))
     deployments = by_kind(docs, "Deployment")
     assert set(deployments) == {"vm-videomerge-operator", "vm-videomerge-api", "vm-videomerge-minio"}
-    for deployment in deployments.values():
+    for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["hostNetwork"] is True
+        # A surge pod could not bind the host port its predecessor holds: replace, never surge.
+        strategy = deployment["spec"]["strategy"]
+        assert strategy.get("rollingUpdate", {}).get("maxSurge", 0) == 0 or strategy["type"] == "Recreate", name
         assert pod["containers"][0]["imagePullPolicy"] == "Never"
     api_env = env_of(deployments["vm-videomerge-api"]["spec"]["template"]["spec"]["containers"][0])
     assert (api_env["VIDEOMERGE_API_HOST"], api_env["VIDEOMERGE_API_PORT"]) == ("127.0.0.1", "8080")
