@@ -1,0 +1,304 @@
+"""Worker benchmark: the merge command against bare FFmpeg baselines, ratios side by side in one run.
+
+    .venv/bin/python bench/worker/run.py                 # 4 x 120 s 1080p (~1 GB) copy, 4 x 20 s 720p partial
+    .venv/bin/python bench/worker/run.py --copy-seconds 30 --partial-seconds 8   # quicker, smaller
+
+copy     4 compatible 1080p clips served over loopback HTTP, merged by `videomerge-worker merge`, against
+         `ffmpeg -f concat -safe 0 -i list -c copy` of the same files on local disk.   target <= 1.2x
+partial  4 clips of which one differs, merged by the worker (downloads included), against a bare FFmpeg
+         re-encode of all four local files to the same target.                        target <= 0.4x
+memory   peak RSS of the worker process (not its FFmpeg children) during the copy merge. target < 200 MB
+Media is generated once and cached in ~/.cache/videomerge/bench (or $VIDEOMERGE_CACHE/bench).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.http_server import serve  # noqa: E402
+
+from videomerge_contract import Quality  # noqa: E402
+from videomerge_worker.ffmpeg_args import ENCODINGS  # noqa: E402
+
+CACHE = Path(os.environ.get("VIDEOMERGE_CACHE", Path.home() / ".cache" / "videomerge")) / "bench"
+WORKER = Path(sys.executable).with_name("videomerge-worker")
+MIB = 1024 * 1024
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mib: float | None = None
+    child_peak_rss_mib: float | None = None
+    stdout: str = ""
+
+
+def make_clip(path: Path, width: int, height: int, fps: int, seconds: int, mbps: int) -> Path:
+    """Test pattern at a constant bitrate (x264 CBR with filler), so the size is what the bench asks."""
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp.mp4")
+    rate = f"{mbps}M"
+    sources = ["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}:d={seconds}"]
+    sources += ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={seconds}"]
+    video = ["-c:v", "libx264", "-preset", "ultrafast", "-x264-params", "nal-hrd=cbr", "-b:v", rate]
+    video += [
+        "-minrate",
+        rate,
+        "-maxrate",
+        rate,
+        "-bufsize",
+        f"{mbps // 2}M",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "60",
+    ]
+    audio = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *sources, *video, *audio, str(tmp)], check=True)
+    tmp.rename(path)
+    return path
+
+
+def variant(source: Path, path: Path, n: int, *, index_first: bool = False) -> Path:
+    """A distinct file with the same streams (a remux with its own title), its index first if asked."""
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.mp4")
+        layout = ["-movflags", "+faststart"] if index_first else []
+        remux = ["-c", "copy", "-metadata", f"title=clip {n}", *layout, str(tmp)]
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), *remux], check=True)
+        tmp.rename(path)
+    return path
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    """Wall time of ``cmd``; peak RSS of the process itself (VmHWM) and of it or any child (wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak, output = [0], {}
+
+    def watch() -> None:
+        status = Path(f"/proc/{process.pid}/status")
+        while True:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                return  # reaped
+            time.sleep(0.02)
+
+    def drain(name: str, stream) -> None:
+        output[name] = stream.read()
+
+    threads = [
+        threading.Thread(target=watch, daemon=True),
+        threading.Thread(target=drain, args=("out", process.stdout), daemon=True),
+        threading.Thread(target=drain, args=("err", process.stderr), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    _, wait_status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(wait_status)
+    for t in threads:
+        t.join()
+    if process.returncode != 0:
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(cmd)}\n{output.get('err')}")
+    return Run(seconds, peak[0] / 1024, usage.ru_maxrss / 1024, output.get("out", ""))
+
+
+def worker_merge(urls: list[str], output: Path, scratch: Path, quality: str) -> tuple[Run, dict[str, object]]:
+    env = {**os.environ, "VIDEOMERGE_ALLOW_PRIVATE_URLS": "true", "VIDEOMERGE_WORK_DIR": str(scratch)}
+    run = timed(
+        [str(WORKER), "merge", "--quality", quality, "--aspect-ratio", "16:9", "-o", str(output), *urls], env
+    )
+    result: dict[str, object] = json.loads(run.stdout.strip().splitlines()[-1])
+    return run, result
+
+
+@dataclass
+class Case:
+    name: str
+    what: str
+    target: float
+    baseline: list[Run]
+    worker: list[Run]
+
+    @property
+    def ratio(self) -> float:
+        return best(self.worker).seconds / best(self.baseline).seconds
+
+
+def best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.seconds)
+
+
+def compare(name, what, target, baseline_cmd, urls, output, scratch, quality, strategy, repeat) -> Case:
+    """Baseline and worker alternately, ``repeat`` times each (the page cache is warm for both)."""
+    timed(baseline_cmd)
+    case = Case(name, what, target, [], [])
+    for _ in range(repeat):
+        case.baseline.append(timed(baseline_cmd))
+        run, result = worker_merge(urls, output, scratch, quality)
+        assert result["strategy"] == strategy, result
+        case.worker.append(run)
+    return case
+
+
+def bare_concat(clips: list[Path], work: Path, name: str) -> list[str]:
+    listing = work / f"{name}.txt"
+    listing.write_text("".join(f"file '{c}'\n" for c in clips))
+    return [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(listing),
+        "-c",
+        "copy",
+        str(work / f"{name}.mp4"),
+    ]
+
+
+def bare_reencode(clips: list[Path], work: Path, width: int, height: int, fps: int) -> list[str]:
+    """All four clips through one graph, encoded as the worker encodes at quality medium."""
+    encoding = ENCODINGS[Quality.MEDIUM]
+    chains = "".join(
+        f"[{i}:v]scale={width}:{height},setsar=1,fps={fps},format=yuv420p[v{i}];[{i}:a]aresample=48000[a{i}];"
+        for i in range(len(clips))
+    )
+    joined = "".join(f"[v{i}][a{i}]" for i in range(len(clips)))
+    graph = f"{chains}{joined}concat=n={len(clips)}:v=1:a=1[v][a]"
+    inputs = [arg for c in clips for arg in ("-i", str(c))]
+    encode = ["-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf), "-c:a", "aac"]
+    return [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        *inputs,
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        *encode,
+        str(work / "bare-reencode.mp4"),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--copy-seconds", type=int, default=120, help="length of each 1080p copy clip")
+    parser.add_argument("--partial-seconds", type=int, default=20, help="length of each 720p partial clip")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best one counts")
+    args = parser.parse_args()
+
+    media = CACHE / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    work = CACHE / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    scratch = work / "scratch"
+    scratch.mkdir(parents=True)
+
+    print(f"preparing media in {media} (cached) ...", flush=True)
+    c = args.copy_seconds
+    first = make_clip(media / f"copy-{c}s-0.mp4", 1920, 1080, 30, c, 16)
+    index_last = [first] + [variant(first, media / f"copy-{c}s-{n}.mp4", n) for n in range(1, 4)]
+    index_first = [variant(first, media / f"copy-{c}s-first-{n}.mp4", n, index_first=True) for n in range(4)]
+    p = args.partial_seconds
+    base = make_clip(media / f"partial-{p}s-0.mp4", 1280, 720, 30, p, 4)
+    odd = make_clip(media / f"partial-{p}s-odd.mp4", 960, 540, 25, p, 3)
+    partial = [
+        base,
+        variant(base, media / f"partial-{p}s-1.mp4", 1),
+        odd,
+        variant(base, media / f"partial-{p}s-3.mp4", 3),
+    ]
+    size = sum(x.stat().st_size for x in index_last) / MIB
+
+    with serve(media) as server:
+        urls = lambda clips: [server.url(x.name) for x in clips]  # noqa: E731
+        cases = [
+            compare(
+                "copy",
+                f"4x{c}s 1080p {size:.0f} MiB, index last",
+                1.2,
+                bare_concat(index_last, work, "bare-last"),
+                urls(index_last),
+                work / "worker-copy.mp4",
+                scratch,
+                "high",
+                "copy",
+                args.repeat,
+            ),
+            compare(
+                "copy",
+                f"4x{c}s 1080p {size:.0f} MiB, index first",
+                1.2,
+                bare_concat(index_first, work, "bare-first"),
+                urls(index_first),
+                work / "worker-copy.mp4",
+                scratch,
+                "high",
+                "copy",
+                args.repeat,
+            ),
+            compare(
+                "partial",
+                f"4x{p}s 720p, 1 differs",
+                0.4,
+                bare_reencode(partial, work, 1280, 720, 30),
+                urls(partial),
+                work / "worker-partial.mp4",
+                scratch,
+                "medium",
+                "partial",
+                args.repeat,
+            ),
+        ]
+
+    print()
+    print(f"{'case':8} {'input':36} {'baseline s':>10} {'worker s':>9} {'ratio':>7} {'target':>8}  ok")
+    for case in cases:
+        ok = "yes" if case.ratio <= case.target else "NO"
+        print(
+            f"{case.name:8} {case.what:36} {best(case.baseline).seconds:10.2f} {best(case.worker).seconds:9.2f} "
+            f"{case.ratio:6.2f}x {'<= ' + str(case.target) + 'x':>8}  {ok}"
+        )
+    copies = [run for case in cases[:2] for run in case.worker]
+    rss = max(r.peak_rss_mib or 0 for r in copies)
+    children = max(r.child_peak_rss_mib or 0 for r in copies)
+    print(
+        f"{'memory':8} {'worker peak RSS in the copy merges':36} {'':>10} {rss:8.0f}M {'':>7} {'< 200M':>8}  "
+        f"{'yes' if rss < 200 else 'NO'}"
+    )
+    print(
+        f"(best of {args.repeat} runs each, baseline and worker alternating; the worker's FFmpeg children "
+        f"peaked at {children:.0f} MiB)"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
