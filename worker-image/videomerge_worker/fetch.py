@@ -112,19 +112,20 @@ class ClipFetcher:
 
         try:
             self._downloader.fetch(index, url, path, on_written)
-            if info.done():
+            probed = None if info.done() else probe_clip(path, index, url)
+            if probed is None:
                 check_complete(path, index, url)
-            else:
-                info.set_result(probe_clip(path, index, url))
+            with self._lock:
+                self._completed += 1
+                self._report(force=True)
+            if probed is not None:  # after the report: once every clip is probed, the merge speaks
+                info.set_result(probed)
         except BaseException as exc:
             if not isinstance(exc, _CancelledError):
                 self.failed.set()
             if not info.done():
                 info.set_exception(exc)
             raise
-        with self._lock:
-            self._completed += 1
-            self._report(force=True)
 
     def _on_bytes(self, count: int) -> None:
         if self.failed.is_set():

@@ -68,6 +68,8 @@ def merge_in(
     output = work_dir / MERGED_NAME
     with ClipFetcher(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
         clips = fetcher.probed()
+        fetcher.merging = True  # downloads still running no longer speak for the stage
+        progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(clips)} clips")
         total = sum(c.duration for c in clips)
         if total > settings.max_total_duration_seconds:
             limit = settings.max_total_duration_seconds
@@ -80,7 +82,6 @@ def merge_in(
         follow = settings.download_read_timeout_seconds * settings.download_attempts + FOLLOW_MARGIN_SECONDS
         plan = plan_merge(clips, request, work_dir, output, follow_seconds=follow)
         early = sum(c.growing for c in clips)
-        fetcher.merging = True
         note = f", {early} still downloading" if early else ""
         progress(
             Stage.MERGING,
