@@ -122,10 +122,18 @@ def test_helm_upgrade_then_uninstall_leaves_no_workload(api, clip_server, instal
         capture_output=True,
     )
     selector = f"app.kubernetes.io/instance={installation.release}"
-    for kind in ("deployments", "pods", "services", "serviceaccounts", "secrets", "roles", "rolebindings"):
+    for kind in ("deployments", "services", "serviceaccounts", "secrets", "roles", "rolebindings"):
         assert installation.kubectl("get", kind, "-l", selector, "-o", "name").strip() == "", kind
+    # The release's own pods go; merges (VideoMerges and their Jobs) are user data that outlive the release,
+    # as the CRD does.
+    components = f"{selector},app.kubernetes.io/component in (operator,api,storage)"
+    wait(
+        lambda: installation.kubectl("get", "pods", "-l", components, "-o", "name").strip() == "",
+        90,
+        "pods gone",
+    )
     custom = client.CustomObjectsApi(installation.kube)
-    assert custom.list_namespaced_custom_object(GROUP, VERSION, installation.namespace, PLURAL) is not None
+    assert custom.get_namespaced_custom_object(GROUP, VERSION, installation.namespace, PLURAL, task_id)
     # Leave the installation as the layer found it.
     subprocess.run(["bash", str(ROOT / "hack" / "up.sh")], check=True, capture_output=True)
     assert _ready()
