@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each printing its figures beside a baseline measured in the same run.
+# Usage: run-bench.sh [worker|operator|api]...   (default: all; operator and api start the local cluster)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+PY="$REPO_ROOT/.venv/bin/python"
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(worker operator api)
+for t in "${targets[@]}"; do
+  case "$t" in
+    worker) "$PY" bench/worker/run.py ;;
+    operator) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/operator/bench_operator.py ;;
+    api) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/api/bench_api.py ;;
+    *) die "unknown benchmark $t" ;;
+  esac
+done
