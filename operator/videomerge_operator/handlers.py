@@ -26,6 +26,16 @@ WORKLOAD_LABELS = {LABEL_MANAGED_BY: MANAGER, LABEL_COMPONENT: WORKER_COMPONENT}
 FINALIZER = f"{GROUP}/delete-merged-object"
 
 
+def _at_service_host(info: kopf.ConnectionInfo) -> kopf.ConnectionInfo:
+    """kopf's in-cluster login always names https://kubernetes.default.svc; honour the standard
+    KUBERNETES_SERVICE_HOST/PORT instead, as client-go does (clusters without cluster DNS need it)."""
+    host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    if not host:
+        return info
+    host = f"[{host}]" if ":" in host else host
+    return dataclasses.replace(info, server=f"https://{host}:{port}")
+
+
 def kopf_settings() -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
     settings.peering.standalone = True
