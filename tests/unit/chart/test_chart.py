@@ -80,7 +80,9 @@ def test_local_values_keep_everything_on_loopback(helm):
         assert pod["hostNetwork"] is True
         # A surge pod could not bind the host port its predecessor holds: replace, never surge.
         strategy = deployment["spec"]["strategy"]
-        assert strategy.get("rollingUpdate", {}).get("maxSurge", 0) == 0 or strategy["type"] == "Recreate", name
+        assert strategy.get("rollingUpdate", {}).get("maxSurge", 0) == 0 or strategy["type"] == "Recreate", (
+            name
+        )
         assert pod["containers"][0]["imagePullPolicy"] == "Never"
     api_env = env_of(deployments["vm-videomerge-api"]["spec"]["template"]["spec"]["containers"][0])
     assert (api_env["VIDEOMERGE_API_HOST"], api_env["VIDEOMERGE_API_PORT"]) == ("127.0.0.1", "8080")
