@@ -181,9 +181,28 @@ makeIPTablesUtilChains: false
 serializeImagePulls: false
 maxPods: 250
 YAML
-start kubelet "$K8S_BIN/kubelet" --config "$K/kubelet-config.yaml" --kubeconfig "$K/kubelet.kubeconfig" \
-  --hostname-override "$NODE_NAME" --root-dir "$K/kubelet" --v=1
-wait_for 120 "node $NODE_NAME Ready" node_ready || { tail -30 "$LOGS/kubelet.log" >&2; exit 1; }
+kubelet_healthy() { curl -fsS --max-time 2 http://127.0.0.1:10248/healthz 2>/dev/null | grep -q '^ok'; }
+# containerd answers on its socket before its CRI service is initialized, and a kubelet started in that
+# window exits ("server is not initialized yet"): start it again until it reports healthy.
+for attempt in 1 2 3 4 5; do
+  start kubelet "$K8S_BIN/kubelet" --config "$K/kubelet-config.yaml" --kubeconfig "$K/kubelet.kubeconfig" \
+    --hostname-override "$NODE_NAME" --root-dir "$K/kubelet" --v=1
+  wait_for 30 "kubelet /healthz" kubelet_healthy && break
+  pid_alive "$LOCAL_RUN/kubelet.pid" && break
+  log "kubelet exited during start-up (attempt $attempt): $(grep 'command failed' "$LOGS/kubelet.log" | tail -n1 | cut -c1-200)"
+  rm -f "$LOCAL_RUN/kubelet.pid"; sleep 2
+done
+wait_for 60 "kubelet /healthz" kubelet_healthy || { tail -30 "$LOGS/kubelet.log" >&2; exit 1; }
+# The node object may still say Ready from before a restart: Ready must be written by this kubelet.
+kubelet_started="$(date -u -d "@$(stat -c %Y "$LOCAL_RUN/kubelet.pid")" +%Y-%m-%dT%H:%M:%SZ)"
+node_ready_now() {
+  local heartbeat
+  node_ready || return 1
+  heartbeat="$(kubectl --kubeconfig "$KUBECONFIG_PATH" get node "$NODE_NAME" \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}' 2>/dev/null)"
+  [[ "$heartbeat" > "$kubelet_started" || "$heartbeat" == "$kubelet_started" ]]
+}
+wait_for 120 "node $NODE_NAME Ready" node_ready_now || { tail -30 "$LOGS/kubelet.log" >&2; exit 1; }
 mkdir -p /tmp/videomerge-ready && touch /tmp/videomerge-ready/cluster
 log "local cluster up in $((SECONDS - started_at))s; kubeconfig: $KUBECONFIG_PATH"
 echo "$KUBECONFIG_PATH"
