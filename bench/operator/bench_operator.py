@@ -1,0 +1,290 @@
+"""Operator benchmark on the local cluster (issue 5).
+
+1. Burst: N VideoMerges created at once (16 client threads) with no concurrency limit; latency from each
+   create request being sent to its Job appearing on a watch (p50/p95), and the operator's peak RSS.
+   The namespace has a ResourceQuota of zero pods, so the burst measures the operator, not 200 containers
+   starting on a 2-core node.
+2. Start-up: creation → worker pod Running, through a VideoMerge vs the same Job created directly (the
+   operator's own manifest without the owner), interleaved, K of each; the ratio of medians.
+
+Run:  .venv/bin/python bench/operator/bench_operator.py [--burst 200] [--pairs 10]
+Prints a table and writes bench/results/operator.json. Needs the local cluster (make cluster-up).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kubernetes import client, config
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration" / "operator"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from op_support import TEST_IMAGE, OperatorProcess, create_merge, sleeper  # noqa: E402
+
+from videomerge_operator.job_manifest import build_job  # noqa: E402
+from videomerge_operator.settings import OperatorSettings  # noqa: E402
+
+
+def kubeconfig_path() -> str:
+    out = subprocess.run(
+        ["bash", str(ROOT / "hack" / "kubeconfig.sh")], check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Watcher:
+    """Records when each object (by name) first appears on a raw watch, or first satisfies ``ready``.
+
+    Raw JSON lines, no client models: the measuring side should cost the shared CPU as little as possible.
+    """
+
+    def __init__(self, api: client.ApiClient, path: str, key, ready=lambda obj: True) -> None:
+        self.api, self.path, self.key, self.ready = api, path, key, ready
+        self.first: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = threading.Event()
+
+    def __enter__(self) -> "Watcher":
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            _, url, headers, _, _ = self.api.param_serialize(
+                "GET",
+                self.path,
+                query_params=[("watch", "true"), ("timeoutSeconds", "3")],
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api("GET", url, header_params=headers)
+            self._started.set()
+            buffer = b""
+            while chunk := response.response.read1(65536):  # whatever has arrived, without waiting to fill
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                now = time.monotonic()
+                for line in lines:
+                    obj = json.loads(line)["object"]
+                    name = self.key(obj)
+                    if name and name not in self.first and self.ready(obj):
+                        self.first[name] = now
+                if self._stop.is_set():
+                    break
+            response.response.release_conn()
+
+
+def new_namespace(core: client.CoreV1Api, prefix: str, zero_pods: bool) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"videomerge.io/test": "true"}))
+    )
+    if zero_pods:
+        quota = client.V1ResourceQuota(
+            metadata=client.V1ObjectMeta(name="no-pods"), spec=client.V1ResourceQuotaSpec(hard={"pods": "0"})
+        )
+        core.create_namespaced_resource_quota(name, quota)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespaced_service_account("default", name)
+            return name
+        except client.ApiException:
+            time.sleep(0.2)
+    raise RuntimeError(f"no default service account in {name}")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def burst(kubeconfig: str, api: client.ApiClient, count: int, workdir: Path) -> dict[str, float]:
+    core, batch, custom = client.CoreV1Api(api), client.BatchV1Api(api), client.CustomObjectsApi(api)
+    namespace = new_namespace(core, "bench-burst", zero_pods=True)
+    operator = OperatorProcess(
+        kubeconfig, namespace, workdir, name="burst", max_concurrent=0, worker_command=sleeper(1)
+    )
+    try:
+        operator.start()
+        create_merge(custom, namespace, "warm-up")  # the first event opens the cache gate; not measured
+        with Watcher(
+            batch.list_namespaced_job, namespace, lambda j: j.metadata.name.removeprefix("vm-")
+        ) as jobs:
+            deadline = time.monotonic() + 60
+            while "warm-up" not in jobs.first and time.monotonic() < deadline:
+                time.sleep(0.05)
+            sent: dict[str, float] = {}
+
+            def create(i: int) -> None:
+                name = f"b{i:04d}"
+                sent[name] = time.monotonic()
+                create_merge(custom, namespace, name)
+
+            cpu_before = cpu_seconds(operator.pid)
+            started = time.monotonic()
+            with ThreadPoolExecutor(16) as pool:
+                list(pool.map(create, range(count)))
+            created_in = time.monotonic() - started
+            deadline = time.monotonic() + 300
+            while len([n for n in sent if n in jobs.first]) < count and time.monotonic() < deadline:
+                time.sleep(0.1)
+            latencies = [jobs.first[n] - sent[n] for n in sent if n in jobs.first]
+            busy = time.monotonic() - started
+            cpu = cpu_seconds(operator.pid) - cpu_before
+        rss = peak_rss_mb(operator.pid)
+        missing = count - len(latencies)
+        return {
+            "merges": count,
+            "created_in_s": round(created_in, 2),
+            "jobs_missing": missing,
+            "p50_s": round(statistics.median(latencies), 3),
+            "p95_s": round(percentile(latencies, 0.95), 3),
+            "max_s": round(max(latencies), 3),
+            "operator_peak_rss_mb": round(rss, 1),
+            "operator_cpu_s": round(cpu, 2),
+            "burst_wall_s": round(busy, 2),
+        }
+    finally:
+        operator.stop()
+        core.delete_namespace(namespace, propagation_policy="Background")
+
+
+def startup_ratio(kubeconfig: str, api: client.ApiClient, pairs: int, workdir: Path) -> dict[str, float]:
+    core, batch, custom = client.CoreV1Api(api), client.BatchV1Api(api), client.CustomObjectsApi(api)
+    namespace = new_namespace(core, "bench-start", zero_pods=False)
+    operator = OperatorProcess(
+        kubeconfig, namespace, workdir, name="start", max_concurrent=0, worker_command=sleeper(2)
+    )
+    # The very Job the operator would create (same image, command, requests), created directly instead.
+    settings = OperatorSettings(
+        identity="bench",
+        lease_namespace=namespace,
+        worker_image=TEST_IMAGE,
+        worker_image_pull_policy="Never",
+        worker_service_account="default",
+        worker_command=["sh", "-c", "sleep 2"],
+        worker_args=[],
+        worker_cpu_request="10m",
+        worker_memory_request="16Mi",
+        s3_secret_name=None,
+        backoff_limit=0,
+    )
+
+    def running(pod: dict) -> bool:
+        return pod.get("status", {}).get("phase") == "Running"
+
+    def job_name(pod: dict) -> str | None:
+        return (pod["metadata"].get("labels") or {}).get("batch.kubernetes.io/job-name")
+
+    try:
+        operator.start()
+        create_merge(custom, namespace, "warm-up")
+        with Watcher(
+            core.list_namespaced_pod,
+            namespace,
+            lambda p: (p.metadata.labels or {}).get("batch.kubernetes.io/job-name"),
+            running,
+        ) as pods:
+            deadline = time.monotonic() + 90
+            while "vm-warm-up" not in pods.first and time.monotonic() < deadline:
+                time.sleep(0.05)
+            through_operator: list[float] = []
+            direct: list[float] = []
+
+            def via_merge(i: int) -> None:
+                name = f"m{i:03d}"
+                t0 = time.monotonic()
+                create_merge(custom, namespace, name)
+                through_operator.append(wait_for(pods.first, f"vm-{name}") - t0)
+
+            def via_job(i: int) -> None:
+                manifest = build_job(f"j{i:03d}", namespace, "unused", settings)
+                manifest["metadata"]["name"] = f"bare-{i:03d}"
+                manifest["metadata"].pop("ownerReferences")
+                t0 = time.monotonic()
+                batch.create_namespaced_job(namespace, manifest)
+                direct.append(wait_for(pods.first, f"bare-{i:03d}") - t0)
+
+            for i in range(pairs):
+                first, second = (via_merge, via_job) if i % 2 == 0 else (via_job, via_merge)
+                first(i)
+                second(i)
+        p50_op, p50_direct = statistics.median(through_operator), statistics.median(direct)
+        return {
+            "pairs": pairs,
+            "videomerge_to_running_p50_s": round(p50_op, 3),
+            "bare_job_to_running_p50_s": round(p50_direct, 3),
+            "videomerge_to_running_max_s": round(max(through_operator), 3),
+            "bare_job_to_running_max_s": round(max(direct), 3),
+            "ratio_p50": round(p50_op / p50_direct, 3),
+        }
+    finally:
+        operator.stop()
+        core.delete_namespace(namespace, propagation_policy="Background")
+
+
+def wait_for(seen: dict[str, float], name: str, timeout: float = 120) -> float:
+    deadline = time.monotonic() + timeout
+    while name not in seen:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} never reached Running")
+        time.sleep(0.01)
+    return seen[name]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--pairs", type=int, default=10)
+    args = parser.parse_args()
+    kubeconfig = kubeconfig_path()
+    api = config.new_client_from_config(config_file=kubeconfig)
+    workdir = ROOT / "bench" / "results"
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = {
+        "burst": burst(kubeconfig, api, args.burst, workdir),
+        "startup": startup_ratio(kubeconfig, api, args.pairs, workdir),
+    }
+    b, s = results["burst"], results["startup"]
+    print(f"{'measure':45} {'value':>10}  target")
+    print(f"{'creation → Job p50 (' + str(b['merges']) + ' at once)':45} {b['p50_s']:>9.3f}s  < 0.5 s")
+    print(f"{'creation → Job p95':45} {b['p95_s']:>9.3f}s")
+    print(f"{'operator peak RSS':45} {b['operator_peak_rss_mb']:>8.1f}MB  < 150 MB")
+    print(f"{'VideoMerge → pod Running p50':45} {s['videomerge_to_running_p50_s']:>9.3f}s")
+    print(f"{'bare Job → pod Running p50':45} {s['bare_job_to_running_p50_s']:>9.3f}s")
+    print(f"{'ratio':45} {s['ratio_p50']:>9.2f}x  ≤ 1.2x")
+    (workdir / "operator.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
