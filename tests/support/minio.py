@@ -3,8 +3,8 @@
     with running_minio(tmp_dir) as minio:   # or the session fixture built on it
         boto3.client("s3", **minio.client_kwargs())
 
-The binary comes from ``hack/build-binaries.sh minio`` (cached outside the repo); without it the tests
-fail, with the command to run, rather than skip.
+The binary comes from ``hack/build-binaries.sh minio`` (cached outside the repo), built on first use; if
+that fails the tests fail, with the command to run, rather than skip.
 """
 
 import os
@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from support.tools import CACHE
+from support.tools import CACHE, tool
 
 MINIO = CACHE / "tools" / "bin" / "minio"
 REGION = "us-east-1"
@@ -58,6 +58,7 @@ def free_port() -> int:
 @contextmanager
 def running_minio(workdir: Path, bucket: str = "videomerge-test", timeout: float = 30.0) -> Iterator[Minio]:
     """Starts MinIO, waits for /minio/health/live, creates ``bucket``; stops MinIO (by pid) on exit."""
+    tool("minio")  # builds it into the cache on a machine that has none yet
     if not os.access(MINIO, os.X_OK):
         raise MinioUnavailableError(f"no MinIO binary at {MINIO}: run `bash hack/build-binaries.sh minio`")
     import boto3
