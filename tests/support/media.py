@@ -97,19 +97,3 @@ def mean_volume(path: Path, start: float, seconds: float) -> float:
     match = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", result.stderr)
     assert match, result.stderr
     return -91.0 if match.group(1) == "-inf" else float(match.group(1))
-
-
-def top_level_boxes(path: Path) -> list[str]:
-    """Names of the top-level MP4 boxes in file order (moov before mdat means +faststart)."""
-    names = []
-    data = path.read_bytes()
-    offset = 0
-    while offset + 8 <= len(data):
-        size = int.from_bytes(data[offset : offset + 4], "big")
-        names.append(data[offset + 4 : offset + 8].decode("latin-1"))
-        if size == 1:
-            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
-        if size == 0:
-            break
-        offset += size
-    return names

@@ -16,6 +16,7 @@ from videomerge_worker.errors import WorkerError
 from videomerge_worker.fetch import ClipFetcher
 from videomerge_worker.ffmpeg_run import run_ffmpeg
 from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, plan_merge
+from videomerge_worker.probe import ffprobe, ffprobe_error
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.urlguard import RefusedUrlError, check_scheme
@@ -155,10 +156,10 @@ def run_plan(
 def describe_output(path: Path, clips: int, strategy: Strategy) -> MergeOutcome:
     """Reads back what FFmpeg wrote; anything but one video and one audio stream is a failed merge."""
     try:
-        data = ffmpeg.probe(f"file:{path}", cmd="ffprobe", v="error", protocol_whitelist="file")
+        data = ffprobe(path)
     except ffmpeg.Error as exc:
         raise WorkerError(
-            ErrorReason.FFMPEG_FAILED, f"the merged file is unreadable: {exc.stderr!r:.300}"
+            ErrorReason.FFMPEG_FAILED, f"the merged file is unreadable: {ffprobe_error(exc)}"
         ) from None
     streams = data.get("streams", [])
     videos = [s for s in streams if s.get("codec_type") == "video"]

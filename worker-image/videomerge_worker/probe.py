@@ -66,6 +66,16 @@ class ClipInfo:
     growing: bool = False  # probed from its index while still downloading (an index-first MP4/MOV)
 
 
+def ffprobe(path: Path) -> dict[str, Any]:
+    """ffprobe's format and streams of a local file (ffmpeg.Error when it cannot read it)."""
+    data: dict[str, Any] = ffmpeg.probe(f"file:{path}", cmd="ffprobe", v="error", protocol_whitelist="file")
+    return data
+
+
+def ffprobe_error(exc: ffmpeg.Error) -> str:
+    return _last_line(exc.stderr) or "unrecognised format"
+
+
 def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> ClipInfo:
     """Probes a local file; a file that is not a playable video raises UnsupportedMedia naming the clip.
     A ``growing`` file (its index on disk, its media still arriving) is checked for truncation later,
@@ -78,10 +88,9 @@ def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> Cl
     if size == 0:
         raise unsupported("the file is empty")
     try:
-        data = ffmpeg.probe(f"file:{path}", cmd="ffprobe", v="error", protocol_whitelist="file")
+        data = ffprobe(path)
     except ffmpeg.Error as exc:
-        detail = _last_line(exc.stderr) or "unrecognised format"
-        raise unsupported(f"not a readable video ({detail})") from None
+        raise unsupported(f"not a readable video ({ffprobe_error(exc)})") from None
     if not growing:
         check_complete(path, index, url)
     info = clip_info_from_probe(data, path, size, unsupported)

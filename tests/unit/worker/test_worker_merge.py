@@ -1,9 +1,10 @@
 """Real merges: generated clips over loopback HTTP, real FFmpeg, outputs read back with ffprobe."""
 
 import pytest
-from support.media import mean_volume, stream_end, streams, top_level_boxes
+from support.media import mean_volume, stream_end, streams
 
 from videomerge_contract import AspectRatio, Fit, Quality, Strategy
+from videomerge_worker.isobmff import top_level_boxes
 from videomerge_worker.plan import OutputRequest
 
 ORIGINAL = OutputRequest(Quality.ORIGINAL, AspectRatio.ORIGINAL, Fit.PAD)
@@ -23,8 +24,8 @@ def check_output(outcome, *, seconds, width, height, strategy):
     assert outcome.duration_seconds == pytest.approx(seconds, abs=0.1)
     assert stream_end(video) == pytest.approx(seconds, abs=0.1)
     assert stream_end(audio) == pytest.approx(stream_end(video), abs=0.06)  # in sync at the end
-    boxes = top_level_boxes(path)
-    assert boxes.index("moov") < boxes.index("mdat"), "not +faststart"
+    boxes = [kind for kind, _, _ in top_level_boxes(path)]
+    assert boxes.index(b"moov") < boxes.index(b"mdat"), "not +faststart"
     assert outcome.size_bytes == path.stat().st_size
     return video, audio
 
