@@ -7,7 +7,8 @@ Query parameters on any file URL choose how it is served:
   drip=S          send the body in 4 KiB pieces, S seconds apart
   fail=K          answer 503 to the first K requests for this exact URL, then serve it
   cut=N           declare the full length but close the connection after N bytes (first request only)
-Ranges (``Range: bytes=a-``) are honoured with 206. Every request is recorded in ``requests``.
+  ranges=0        ignore Range headers: always the whole file with 200
+Ranges (``Range: bytes=a-`` and ``bytes=a-b``) are honoured with 206. Every request is recorded in ``requests``.
 """
 
 import sys
@@ -75,6 +76,9 @@ class _QuietServer(ThreadingHTTPServer):
 def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = (
+            True  # as real servers do: no 40 ms stall on a small range behind its headers
+        )
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -111,29 +115,33 @@ def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
 
         def _send_file(self, path: Path, knobs: dict[str, str], *, first: bool) -> None:
             size = path.stat().st_size
-            start = 0
-            range_header = self.headers.get("Range", "")
-            if range_header.startswith("bytes=") and range_header.endswith("-"):
-                start = int(range_header[6:-1])
-                if start >= size:
+            start, end, ranged = 0, size - 1, False
+            range_header = self.headers.get("Range", "") if knobs.get("ranges") != "0" else ""
+            if range_header.startswith("bytes=") and "-" in range_header:
+                low, high = range_header[6:].split("-", 1)
+                start, end, ranged = int(low), min(int(high), size - 1) if high else size - 1, True
+                if start >= size or end < start:
                     return self._short(416)
-            self.send_response(206 if start else 200)
+            self.send_response(206 if ranged else 200)
             self.send_header("Content-Type", "video/mp4")
-            self.send_header("Content-Length", str(size - start))
-            self.send_header("Accept-Ranges", "bytes")
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+            self.send_header("Content-Length", str(end + 1 - start))
+            if knobs.get("ranges") != "0":
+                self.send_header("Accept-Ranges", "bytes")
+            if ranged:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.end_headers()
             self.wfile.flush()
             cut = int(knobs["cut"]) if "cut" in knobs and first else None
             drip = float(knobs.get("drip", 0))
             with path.open("rb") as f:
                 if cut is None and not drip:
-                    self.connection.sendfile(f, start, size - start)
+                    self.connection.sendfile(f, start, end + 1 - start)
                     return
                 f.seek(start)
                 sent = 0
-                while chunk := f.read(DRIP_CHUNK if drip else CHUNK):
+                while sent < end + 1 - start and (
+                    chunk := f.read(min(DRIP_CHUNK if drip else CHUNK, end + 1 - start - sent))
+                ):
                     if cut is not None and sent + len(chunk) > cut:
                         self.wfile.write(chunk[: cut - sent])
                         self.wfile.flush()

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +23,10 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 425, 429})
 MAX_RETRY_AFTER_SECONDS = 30.0
 USER_AGENT = "videomerge-worker/0.1"
+
+
+class RangesIgnoredError(Exception):
+    """A byte range was asked for and the server answered with the whole file."""
 
 
 class _TransientError(Exception):
@@ -46,6 +51,7 @@ class Downloader:
         self.settings = settings
         self.on_bytes = on_bytes or (lambda n: None)
         self.backoff_seconds = backoff_seconds
+        self.total_sizes: dict[str, int] = {}  # by URL, from the Content-Range of ranged answers
         self.client = httpx.Client(
             transport=http_transport(
                 allow_private=settings.allow_private_urls,
@@ -72,6 +78,22 @@ class Downloader:
     def fetch(self, index: int, url: str, dest: Path, on_written: Callable[[int], None] | None = None) -> int:
         """Downloads clip ``index`` from ``url`` to ``dest``; returns its size in bytes. ``on_written`` gets
         the file's length after every write (unbuffered: other readers see the bytes at once)."""
+        with dest.open("wb", buffering=0) as out:
+            return self.fetch_into(index, url, out, on_written=on_written)
+
+    def fetch_into(
+        self,
+        index: int,
+        url: str,
+        out: BinaryIO,
+        *,
+        start: int = 0,
+        length: int | None = None,
+        on_written: Callable[[int], None] | None = None,
+    ) -> int:
+        """Downloads bytes ``[start, start + length)`` of clip ``index`` (to its end without ``length``)
+        into ``out``, positioned at its beginning; returns how many. A byte range needs a server that
+        honours ranges: one that answers with the whole file fails the download."""
 
         def fail(reason: ErrorReason, problem: str, *, permanent: bool) -> WorkerError:
             return WorkerError.for_clip(reason, index, url, problem, permanent=permanent)
@@ -81,22 +103,22 @@ class Downloader:
         except RefusedUrlError as exc:
             raise fail(ErrorReason.INVALID_INPUT, str(exc), permanent=True) from None
         deadline = time.monotonic() + self.settings.download_timeout_seconds
-        with dest.open("wb", buffering=0) as out:
-            for attempt in range(1, self.settings.download_attempts + 1):
-                try:
-                    return self._attempt(url, out, deadline, fail, on_written or (lambda n: None))
-                except _TransientError as exc:
-                    pause = self.backoff_seconds * 2 ** (attempt - 1)
-                    if exc.retry_after is not None:
-                        pause = max(pause, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
-                    if attempt == self.settings.download_attempts or time.monotonic() + pause > deadline:
-                        tries = f" (after {attempt} attempts)" if attempt > 1 else ""
-                        raise fail(exc.reason, exc.problem + tries, permanent=False) from None
-                    time.sleep(pause)
-                except RefusedUrlError as exc:
-                    raise fail(ErrorReason.DOWNLOAD_FAILED, f"refused: {exc}", permanent=True) from None
-                except OSError as exc:
-                    raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {index + 1}: {exc}") from None
+        for attempt in range(1, self.settings.download_attempts + 1):
+            try:
+                window = _Window(start, length)
+                return self._attempt(url, out, deadline, fail, on_written or (lambda n: None), window)
+            except _TransientError as exc:
+                pause = self.backoff_seconds * 2 ** (attempt - 1)
+                if exc.retry_after is not None:
+                    pause = max(pause, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+                if attempt == self.settings.download_attempts or time.monotonic() + pause > deadline:
+                    tries = f" (after {attempt} attempts)" if attempt > 1 else ""
+                    raise fail(exc.reason, exc.problem + tries, permanent=False) from None
+                time.sleep(pause)
+            except RefusedUrlError as exc:
+                raise fail(ErrorReason.DOWNLOAD_FAILED, f"refused: {exc}", permanent=True) from None
+            except OSError as exc:
+                raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {index + 1}: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(
@@ -106,13 +128,14 @@ class Downloader:
         deadline: float,
         fail: Callable[..., WorkerError],
         on_written: Callable[[int], None],
+        window: "_Window",
     ) -> int:
         """One attempt, following redirects; resumes after what ``out`` already holds when it can."""
-        cap = self.settings.max_clip_bytes
+        cap = self.settings.max_clip_bytes if window.length is None else window.length
         have = out.tell()
         current = url
         for _ in range(self.settings.max_redirects + 1):
-            headers = {"Range": f"bytes={have}-"} if have else {}
+            headers = {"Range": window.header(have)} if window.ranged(have) else {}
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
                     status = response.status_code
@@ -134,7 +157,13 @@ class Downloader:
                         raise _TransientError(ErrorReason.DOWNLOAD_FAILED, "HTTP 416 on resume")
                     if status not in (200, 206):  # 4xx: the URL itself is wrong; asking again will not help
                         raise fail(ErrorReason.DOWNLOAD_FAILED, f"HTTP {status}", permanent=True)
-                    start = _resume_offset(response) if status == 206 else 0
+                    if status == 200 and window.ranged(0):
+                        raise RangesIgnoredError(current)
+                    start, end, total = _content_range(response) if status == 206 else (0, None, None)
+                    if total is not None:
+                        self.total_sizes[url] = total
+                    start -= window.start if status == 206 else 0
+                    expected = None if end is None or window.length is None else end + 1 - window.start
                     if start != have:
                         out.seek(0)
                         out.truncate()
@@ -158,6 +187,8 @@ class Downloader:
                         _write_all(out, chunk)
                         self.on_bytes(len(chunk))
                         on_written(have)
+                    if expected is not None and have != expected:
+                        raise _TransientError(ErrorReason.DOWNLOAD_FAILED, "the range came back short")
                     return have
             except httpx.TimeoutException as exc:
                 raise _TransientError(ErrorReason.TIMEOUT, f"timed out ({type(exc).__name__})") from None
@@ -168,19 +199,37 @@ class Downloader:
         )
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The part of the file wanted: from ``start``, ``length`` bytes or to the end."""
+
+    start: int = 0
+    length: int | None = None
+
+    def ranged(self, have: int) -> bool:
+        return bool(self.start or have or self.length is not None)
+
+    def header(self, have: int) -> str:
+        end = "" if self.length is None else str(self.start + self.length - 1)
+        return f"bytes={self.start + have}-{end}"
+
+
 def _write_all(out: BinaryIO, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[out.write(view) or 0 :]
 
 
-def _resume_offset(response: httpx.Response) -> int:
-    """Start of the byte range in a 206 answer (``Content-Range: bytes START-END/TOTAL``)."""
+def _content_range(response: httpx.Response) -> tuple[int, int | None, int | None]:
+    """(start, end, total) of a 206 answer's ``Content-Range: bytes START-END/TOTAL``; start -1 when
+    unreadable, total None when the server does not say."""
     value = response.headers.get("content-range", "")
     try:
-        return int(value.split(" ", 1)[1].split("-", 1)[0])
+        span, total = value.split(" ", 1)[1].split("/", 1)
+        start, end = span.split("-", 1)
+        return int(start), int(end), int(total) if total.isdigit() else None
     except (IndexError, ValueError):
-        return -1
+        return -1, None, None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -7,7 +7,7 @@ media data was cut short probes as healthy; its boxes, though, claim more bytes 
 import struct
 from pathlib import Path
 
-_TOP_LEVEL_TYPES = frozenset(
+TOP_LEVEL_TYPES = frozenset(
     {
         b"ftyp",
         b"moov",
@@ -31,7 +31,7 @@ _TOP_LEVEL_TYPES = frozenset(
 def is_iso_bmff(path: Path) -> bool:
     with path.open("rb") as f:
         header = f.read(12)
-    return len(header) >= 8 and header[4:8] in _TOP_LEVEL_TYPES
+    return len(header) >= 8 and header[4:8] in TOP_LEVEL_TYPES
 
 
 def top_level_boxes(path: Path) -> list[tuple[bytes, int, int]]:
@@ -98,7 +98,7 @@ class IndexWatch:
                 size, box_type = struct.unpack(">I4s", f.read(8))
                 if size == 1:
                     (size,) = struct.unpack(">Q", f.read(8))
-                if box_type not in _TOP_LEVEL_TYPES or size < 8 or box_type in (b"moof", b"sidx", b"styp"):
+                if box_type not in TOP_LEVEL_TYPES or size < 8 or box_type in (b"moof", b"sidx", b"styp"):
                     self.hopeless = True  # not ISO BMFF, or fragmented
                 elif box_type == b"mdat":
                     if self._seen_index:

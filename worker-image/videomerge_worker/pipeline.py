@@ -12,6 +12,7 @@ from pathlib import Path
 import ffmpeg
 
 from videomerge_contract import ErrorReason, Stage, Strategy
+from videomerge_worker.direct import assemble_copy_merge
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.fetch import ClipFetcher
 from videomerge_worker.ffmpeg_run import run_ffmpeg
@@ -67,6 +68,19 @@ def merge_in(
         except RefusedUrlError as exc:
             raise WorkerError.for_clip(ErrorReason.INVALID_INPUT, index, url, str(exc)) from None
     output = work_dir / MERGED_NAME
+    assembled = assemble_copy_merge(
+        work_dir, urls, request, settings, progress, output, backoff_seconds=backoff_seconds
+    )
+    if assembled is not None:
+        return MergeOutcome(
+            output=output,
+            duration_seconds=assembled.duration_seconds,
+            clips_merged=len(urls),
+            size_bytes=output.stat().st_size,
+            width=assembled.width,
+            height=assembled.height,
+            strategy=Strategy.COPY,
+        )
     with ClipFetcher(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
         clips = fetcher.probed()
         fetcher.merging = True  # downloads still running no longer speak for the stage

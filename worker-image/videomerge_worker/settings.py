@@ -47,6 +47,9 @@ class WorkerSettings(BaseSettings):
     download_timeout_seconds: float = Field(1800, gt=0, validation_alias=env.DOWNLOAD_TIMEOUT_SECONDS)
     download_attempts: int = Field(3, ge=1, le=10, validation_alias=env.DOWNLOAD_ATTEMPTS)
     max_redirects: int = Field(5, ge=0, le=20, validation_alias=env.MAX_REDIRECTS)
+    # Copy merges of MP4/MOV clips from servers that honour byte ranges are assembled while downloading
+    # (mp4concat) instead of by FFmpeg; off, every merge goes through FFmpeg.
+    assemble_copy_merges: bool = Field(True, validation_alias=env.ASSEMBLE_COPY_MERGES)
     ffmpeg_timeout_seconds: float = Field(4 * 3600, gt=0, validation_alias=env.FFMPEG_TIMEOUT_SECONDS)
     termination_message_path: Path = Field(
         Path(resource.TERMINATION_MESSAGE_PATH), validation_alias=env.TERMINATION_MESSAGE_PATH

@@ -28,6 +28,14 @@ LIBRARY: dict[str, ClipSpec] = {
     "mpeg4-22k.mkv": ClipSpec(width=176, height=144, fps="15", vcodec="mpeg4", sample_rate=22050),
     "rotated.mp4": ClipSpec(rotate=90),
     "faststart.mp4": ClipSpec(faststart=True),
+    # B-frames (composition offsets, a video edit) and AAC whose length is not a whole number of frames
+    # (priming and padding): what the container-level concat must join without a glitch.
+    **{
+        f"bframes-{n}.mp4": ClipSpec(
+            fps="25", seconds=seconds, sample_rate=44100, tone_hz=tone, extra=("-preset", "fast", "-bf", "2")
+        )
+        for n, seconds, tone in ((1, 1.3, 300), (2, 0.9, 500), (3, 1.1, 700))
+    },
 }
 
 

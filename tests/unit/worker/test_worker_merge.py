@@ -30,8 +30,10 @@ def check_output(outcome, *, seconds, width, height, strategy):
     return video, audio
 
 
-def test_compatible_clips_are_joined_by_stream_copy(server, merge):
-    outcome = merge([server.url(n) for n in ("a.mp4", "b.mp4", "c.mp4", "faststart.mp4")], ORIGINAL)
+@pytest.mark.parametrize("assemble", [True, False], ids=["assembled", "ffmpeg"])
+def test_compatible_clips_are_joined_by_stream_copy(server, merge, assemble):
+    urls = [server.url(n) for n in ("a.mp4", "b.mp4", "c.mp4", "faststart.mp4")]
+    outcome = merge(urls, ORIGINAL, assemble_copy_merges=assemble)
     check_output(outcome, seconds=4.0, width=320, height=240, strategy=Strategy.COPY)
     assert outcome.clips_merged == 4
 
@@ -41,7 +43,7 @@ def test_an_index_larger_than_reserved_falls_back_to_the_rewrite_pass(server, me
 
     monkeypatch.setattr(plan, "MOOV_FIXED_BYTES", 64)
     monkeypatch.setattr(plan, "MOOV_BYTES_PER_VIDEO_SAMPLE", 1)
-    outcome = merge([server.url("a.mp4"), server.url("b.mp4")], ORIGINAL)
+    outcome = merge([server.url("a.mp4"), server.url("b.mp4")], ORIGINAL, assemble_copy_merges=False)
     check_output(outcome, seconds=2.0, width=320, height=240, strategy=Strategy.COPY)
 
 

@@ -31,7 +31,7 @@ def recorder():
 def test_merging_starts_while_index_first_clips_still_download(server, merge, clip_dir):
     events, sink = recorder()
     urls = [server.url("faststart.mp4", drip=0.02, n=i) for i in range(3)]
-    outcome = merge(urls, ORIGINAL, progress=sink)
+    outcome = merge(urls, ORIGINAL, progress=sink, assemble_copy_merges=False)
     assert outcome.strategy is Strategy.COPY
     assert outcome.duration_seconds == pytest.approx(3.0, abs=0.1)
     (video,) = streams(outcome.output, "video")
@@ -47,7 +47,12 @@ def test_a_clip_failing_while_it_is_merged_stops_ffmpeg_at_once(server, merge):
     cut = server.url("faststart.mp4", drip=0.02, cut=60000, n="cut")
     started = time.monotonic()
     with pytest.raises(WorkerError) as caught:
-        merge([server.url("faststart.mp4", drip=0.02), cut], ORIGINAL, download_attempts=1)
+        merge(
+            [server.url("faststart.mp4", drip=0.02), cut],
+            ORIGINAL,
+            download_attempts=1,
+            assemble_copy_merges=False,
+        )
     assert time.monotonic() - started < 10  # not the follow timeout
     error = caught.value
     assert (error.reason, error.clip_index, error.permanent) == (ErrorReason.DOWNLOAD_FAILED, 1, False)
@@ -58,7 +63,7 @@ def test_a_truncated_index_first_clip_is_caught_after_its_early_probe(server, me
     url = server.url("truncated-faststart.mp4", drip=0.02)
     started = time.monotonic()
     with pytest.raises(WorkerError) as caught:
-        merge([server.url("faststart.mp4"), url], ORIGINAL)
+        merge([server.url("faststart.mp4"), url], ORIGINAL, assemble_copy_merges=False)
     assert time.monotonic() - started < 10
     assert (caught.value.reason, caught.value.clip_index) == (ErrorReason.UNSUPPORTED_MEDIA, 1)
     assert "the file is truncated" in caught.value.message

@@ -1,0 +1,333 @@
+"""Copy merges assembled while downloading, without FFmpeg.
+
+Each clip's index is fetched first, by byte ranges (wherever it lies, first or last), and probed from a
+sparse local copy holding the index and the first media bytes. When the planner would stream-copy every
+clip and mp4concat can join their indexes, each clip's media is downloaded straight to its place in the
+merged file: the merge costs one download, and nothing is written twice. Otherwise ``None``, and the
+merge goes the FFmpeg way; so does any clip whose server ignores byte ranges or that is not MP4/MOV.
+"""
+
+import io
+import logging
+import os
+import struct
+import threading
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from videomerge_contract import ErrorReason, Stage, Strategy
+from videomerge_worker.download import Downloader, RangesIgnoredError
+from videomerge_worker.errors import WorkerError
+from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
+from videomerge_worker.isobmff import TOP_LEVEL_TYPES
+from videomerge_worker.mp4concat import ClipSource, Piece, concat_layout
+from videomerge_worker.mp4index import UnsupportedLayoutError, read_moov
+from videomerge_worker.plan import OutputRequest, plan_merge
+from videomerge_worker.probe import ClipInfo, probe_clip
+from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
+from videomerge_worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+HEAD_BYTES = 64 * 1024
+READ_AHEAD_BYTES = 1024 * 1024
+MAX_INDEX_BYTES = 256 * 1024 * 1024
+MAX_TOP_LEVEL_BOXES = 32
+MIB = 1024 * 1024
+
+
+class _DeclinedError(Exception):
+    """This merge is not one for the assembler; FFmpeg will do it."""
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What the merged file is, known from its layout and the first clip's probe: no need to read it
+    back (the worker's tests decode every assembled file in full)."""
+
+    duration_seconds: float
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class _Head:
+    """What a clip's byte ranges told before its media: its index, and where its probe copy is."""
+
+    ftyp: bytes
+    source: ClipSource
+    probe_copy: Path
+
+
+class _Slice:
+    """A writable window of the merged file starting at ``base``: what a range download writes into."""
+
+    def __init__(self, fd: int, base: int) -> None:
+        self.fd, self.base, self.position = fd, base, 0
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, position: int) -> int:
+        self.position = position
+        return position
+
+    def truncate(self) -> None:
+        pass  # a restarted range overwrites the same bytes
+
+    def write(self, data: bytes | memoryview) -> int:
+        written = os.pwrite(self.fd, data, self.base + self.position)
+        self.position += written
+        return written
+
+
+def assemble_copy_merge(
+    work_dir: Path,
+    urls: Sequence[str],
+    request: OutputRequest,
+    settings: WorkerSettings,
+    progress: ProgressSink,
+    output: Path,
+    *,
+    backoff_seconds: float = 0.5,
+) -> Assembled | None:
+    """Writes the merged file to ``output`` and says what it is, or returns None having left nothing
+    behind (the caller merges with FFmpeg). A clip that cannot be downloaded raises WorkerError naming it.
+
+    The clips are probed while their media already downloads into place: only a merge the planner would
+    not stream-copy wastes those bytes, and it stops them as soon as the probes say so."""
+    if not settings.assemble_copy_merges:
+        return None
+    with _Assembly(settings, backoff_seconds) as assembly:
+        progress(Stage.DOWNLOADING, 0, f"reading the indexes of {len(urls)} clips")
+        try:
+            try:
+                heads = list(
+                    assembly.pool.map(
+                        lambda job: _read_head(assembly.downloader, work_dir, *job), enumerate(urls)
+                    )
+                )
+                layout = concat_layout(heads[0].ftyp, [h.source for h in heads])
+                with _Output(output) as merged:
+                    merged.write(layout.header)
+                    downloads = [
+                        assembly.pool.submit(assembly.fetch, merged.fd, urls, piece)
+                        for piece in layout.pieces
+                    ]
+                    try:
+                        infos = list(
+                            assembly.probes.map(
+                                lambda job: _probe(*job), enumerate(zip(urls, heads, strict=True))
+                            )
+                        )
+                        _check_plan(infos, request, work_dir, settings)
+                    except BaseException:
+                        assembly.stop(downloads)
+                        raise
+                    _remove_heads(work_dir, len(urls))
+                    progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(urls)} clips")
+                    what = f"copy merge of {len(urls)} clips, assembled while downloading"
+                    progress(Stage.MERGING, overall_percent(Stage.MERGING, 0), what)
+                    assembly.finish(downloads, sum(p.end - p.start for p in layout.pieces), progress)
+                    merged.keep = True
+            finally:
+                _remove_heads(work_dir, len(urls))
+        except (_DeclinedError, UnsupportedLayoutError, RangesIgnoredError) as why:
+            log.info("merging with FFmpeg: %s", why)
+            return None
+        except WorkerError as error:
+            # A clip that cannot be downloaded fails the merge here as it would the FFmpeg way; one that
+            # probes badly from its index and first bytes, or is empty (416), is left to the full probe.
+            if error.reason is not ErrorReason.UNSUPPORTED_MEDIA and "HTTP 416" not in error.message:
+                raise
+            log.info("merging with FFmpeg: %s", error.message)
+            return None
+    video = infos[0].video
+    return Assembled(round(layout.duration_seconds, 3), video.width, video.height)
+
+
+class _CancelledError(Exception):
+    """Another clip failed first, or the merge went the FFmpeg way: this download stops early."""
+
+
+class _Output:
+    """The merged file, removed again unless ``keep`` is set by the time the block ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.keep = path, False
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+    def write(self, data: bytes) -> None:
+        os.pwrite(self.fd, data, 0)
+
+    def __enter__(self) -> "_Output":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+        if not self.keep:
+            self.path.unlink(missing_ok=True)
+
+
+class _Assembly:
+    """The downloader, the thread pools and the shared "stop" of one assembly."""
+
+    def __init__(self, settings: WorkerSettings, backoff_seconds: float) -> None:
+        self.stopped = threading.Event()
+        self.received = 0
+        self._lock = threading.Lock()
+        self.downloader = Downloader(settings, on_bytes=self._on_bytes, backoff_seconds=backoff_seconds)
+        self.pool = ThreadPoolExecutor(settings.download_concurrency, thread_name_prefix="assemble")
+        self.probes = ThreadPoolExecutor(settings.download_concurrency, thread_name_prefix="probe")
+
+    def __enter__(self) -> "_Assembly":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.probes.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.downloader.close()
+
+    def _on_bytes(self, count: int) -> None:
+        if self.stopped.is_set():
+            raise _CancelledError
+        with self._lock:
+            self.received += count
+
+    def fetch(self, fd: int, urls: Sequence[str], piece: Piece) -> None:
+        if self.stopped.is_set():
+            raise _CancelledError
+        length = piece.end - piece.start
+        self.downloader.fetch_into(
+            piece.clip, urls[piece.clip], _Slice(fd, piece.output_offset), start=piece.start, length=length
+        )
+
+    def stop(self, downloads: list[Future[None]]) -> None:
+        self.stopped.set()
+        wait(downloads)
+
+    def finish(self, downloads: list[Future[None]], total: int, progress: ProgressSink) -> None:
+        """Waits for every piece, reporting progress; on a failure stops the rest and raises the first
+        clip's error."""
+        with self._lock:
+            self.received = 0
+        throttle = Throttle(1.0)
+        while True:
+            done, pending = wait(downloads, timeout=1.0, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in done):
+                self.stop(downloads)
+                raise _first_clip_error(downloads)
+            if not pending:
+                return
+            if throttle.ready():
+                progress(
+                    Stage.MERGING,
+                    overall_percent(Stage.MERGING, min(self.received / max(total, 1), 1.0)),
+                    None,
+                )
+
+
+def _first_clip_error(jobs: list[Future[None]]) -> BaseException:
+    errors = [e for j in jobs if j.done() and not j.cancelled() and (e := j.exception()) is not None]
+    real = [e for e in errors if not isinstance(e, _CancelledError)]
+    clip_errors = [e for e in real if isinstance(e, WorkerError)]
+    if clip_errors:
+        return min(clip_errors, key=lambda e: -1 if e.clip_index is None else e.clip_index)
+    return real[0] if real else WorkerError(ErrorReason.INTERNAL, "the assembly was interrupted")
+
+
+def _remove_heads(work_dir: Path, count: int) -> None:
+    for i in range(count):
+        _probe_path(work_dir, i).unlink(missing_ok=True)
+
+
+def _check_plan(
+    infos: list[ClipInfo], request: OutputRequest, work_dir: Path, settings: WorkerSettings
+) -> None:
+    total = sum(c.duration for c in infos)
+    if total > settings.max_total_duration_seconds:
+        raise _DeclinedError("over the duration limit")  # the FFmpeg way reports it, the same for every merge
+    plan = plan_merge(infos, request, work_dir, work_dir / "unused.mp4")
+    if plan.strategy is not Strategy.COPY:
+        raise _DeclinedError(f"a {plan.strategy.value} merge")
+
+
+def _probe_path(work_dir: Path, index: int) -> Path:
+    return work_dir / f"clip-{index:03d}.index"
+
+
+def _range(downloader: Downloader, index: int, url: str, start: int, length: int) -> bytes:
+    buffer = io.BytesIO()
+    downloader.fetch_into(index, url, buffer, start=start, length=length)
+    return buffer.getvalue()
+
+
+def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> _Head:
+    """The clip's top-level layout, index and first media bytes, by byte ranges; probed from a sparse
+    local copy that has them at their offsets."""
+    head = _range(downloader, index, url, 0, HEAD_BYTES)
+    size = downloader.total_sizes.get(url)
+    if size is None:
+        raise _DeclinedError(f"clip {index + 1}: no size in the range answer")
+    if size > downloader.settings.max_clip_bytes:
+        raise _DeclinedError(f"clip {index + 1} is over the size limit")  # the FFmpeg way reports it
+
+    fetched = [(0, head)]
+
+    def read(offset: int, length: int) -> bytes:
+        """Bytes from the ranges already fetched, or a new range of at least READ_AHEAD_BYTES: a box
+        header read past the media is usually followed by the index it announces."""
+        for at, data in fetched:
+            if at <= offset and offset + length <= at + len(data):
+                return data[offset - at : offset - at + length]
+        data = _range(downloader, index, url, offset, min(max(length, READ_AHEAD_BYTES), size - offset))
+        fetched.append((offset, data))
+        return data[:length]
+
+    boxes: dict[bytes, tuple[int, int, int]] = {}  # type: (start, payload, end)
+    offset = 0
+    for _ in range(MAX_TOP_LEVEL_BOXES):
+        if offset >= size:
+            break
+        header = read(offset, min(16, size - offset))
+        box_size, box_type = struct.unpack_from(">I4s", header)
+        payload = offset + 8
+        if box_size == 1:
+            (box_size,) = struct.unpack_from(">Q", header, 8)
+            payload = offset + 16
+        elif box_size == 0:
+            box_size = size - offset
+        if box_type not in TOP_LEVEL_TYPES or box_size < payload - offset or offset + box_size > size:
+            raise _DeclinedError(f"clip {index + 1} is not a plain MP4/MOV")
+        if (box_type in boxes and box_type in (b"moov", b"mdat", b"ftyp")) or box_type in (b"moof", b"sidx"):
+            raise _DeclinedError(f"clip {index + 1} has a layout the assembler does not join")
+        boxes.setdefault(box_type, (offset, payload, offset + box_size))
+        offset += box_size
+    if not {b"ftyp", b"moov", b"mdat"} <= boxes.keys() or offset != size:
+        raise _DeclinedError(f"clip {index + 1} lacks an index, a media box or a file type")
+    ftyp_start, _, ftyp_end = boxes[b"ftyp"]
+    moov_start, _, moov_end = boxes[b"moov"]
+    _, media_start, media_end = boxes[b"mdat"]
+    if moov_end - moov_start > MAX_INDEX_BYTES:
+        raise _DeclinedError(f"clip {index + 1}'s index is too large")
+    ftyp = read(ftyp_start, ftyp_end - ftyp_start)
+    moov = read(moov_start, moov_end - moov_start)
+    media = read(media_start, min(EARLY_PROBE_SLACK_BYTES, media_end - media_start))
+
+    path = _probe_path(work_dir, index)
+    with path.open("wb") as sparse:
+        sparse.truncate(size)
+        for at, data in ((0, head), (moov_start, moov), (media_start, media)):
+            sparse.seek(at)
+            sparse.write(data)
+    return _Head(ftyp, ClipSource(read_moov(moov), media_start, media_end), path)
+
+
+def _probe(index: int, job: tuple[str, _Head]) -> ClipInfo:
+    url, head = job
+    info = probe_clip(head.probe_copy, index, url, growing=True)
+    if info.video.pix_fmt is None or info.video.profile is None:
+        raise _DeclinedError(f"clip {index + 1}'s first media bytes did not tell everything")
+    return info
