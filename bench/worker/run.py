@@ -152,14 +152,17 @@ def compare(
 ) -> Case:
     """Baseline and worker alternately, ``repeat`` times each (the page cache is warm for both). Each
     run starts without the previous run's output: replacing a just-written 1 GB file costs the kernel
-    up to a second on this VM, which would measure the previous run rather than this one."""
+    up to a second on this VM, which would measure the previous run rather than this one; so would the
+    writeback of its dirty pages, hence the sync."""
     baseline_output = Path(baseline_cmd[-1])
     timed(baseline_cmd)
     case = Case(name, what, target, [], [])
     for _ in range(repeat):
         baseline_output.unlink(missing_ok=True)
+        os.sync()  # the previous run's gigabyte still being written back would slow this one
         case.baseline.append(timed(baseline_cmd))
         output.unlink(missing_ok=True)
+        os.sync()
         run, result = worker_merge(urls, output, scratch, quality, assemble)
         assert result["strategy"] == strategy, result
         case.worker.append(run)
