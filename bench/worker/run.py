@@ -251,44 +251,31 @@ def main() -> int:
 
     with serve(media) as server:
         urls = lambda clips: [server.url(x.name) for x in clips]  # noqa: E731
+
+        def copy(
+            name: str, what: str, target: float | None, clips: list[Path], bare: str, assemble: bool
+        ) -> Case:
+            command = bare_concat(clips, work, bare)
+            output = work / "worker-copy.mp4"
+            return compare(
+                name,
+                what,
+                target,
+                command,
+                urls(clips),
+                output,
+                scratch,
+                "high",
+                "copy",
+                args.repeat,
+                assemble,
+            )
+
+        described = f"4x{c}s 1080p {size:.0f} MiB"
         cases = [
-            compare(
-                "copy",
-                f"4x{c}s 1080p {size:.0f} MiB, index last",
-                1.2,
-                bare_concat(index_last, work, "bare-last"),
-                urls(index_last),
-                work / "worker-copy.mp4",
-                scratch,
-                "high",
-                "copy",
-                args.repeat,
-            ),
-            compare(
-                "copy",
-                f"4x{c}s 1080p {size:.0f} MiB, index first",
-                1.2,
-                bare_concat(index_first, work, "bare-first"),
-                urls(index_first),
-                work / "worker-copy.mp4",
-                scratch,
-                "high",
-                "copy",
-                args.repeat,
-            ),
-            compare(
-                "copy/ff",
-                "same, index last, FFmpeg way",
-                None,
-                bare_concat(index_last, work, "bare-last"),
-                urls(index_last),
-                work / "worker-copy.mp4",
-                scratch,
-                "high",
-                "copy",
-                args.repeat,
-                assemble=False,
-            ),
+            copy("copy", f"{described}, index last", 1.2, index_last, "bare-last", True),
+            copy("copy", f"{described}, index first", 1.2, index_first, "bare-first", True),
+            copy("copy/ff", "same, index last, FFmpeg way", None, index_last, "bare-last", False),
             compare(
                 "partial",
                 f"4x{p}s 720p, 1 differs",
