@@ -81,12 +81,13 @@ def concat_layout(ftyp: bytes, clips: Sequence[ClipSource]) -> Layout:
         _timeline([c.index.tracks[k] for c in clips], anchors, clips[0].index.timescale) for k in range(2)
     ]
 
-    for wide in (False, True):  # 32-bit chunk offsets unless the file outgrows them
-        moov = _moov(clips, timelines, base=0, wide=wide)
-        mdat_header = _mdat_header(payload)
-        base = len(ftyp) + len(moov) + len(mdat_header)
-        if wide or base + payload <= U32:
-            break
+    # 32-bit chunk offsets unless the file outgrows them; the 64-bit index is the larger, so if the file
+    # fits 32 bits with it, it does with the 32-bit one too.
+    mdat_header = _mdat_header(payload)
+    widest = len(_moov(clips, timelines, base=0, wide=True))
+    wide = len(ftyp) + widest + len(mdat_header) + payload > U32
+    chunks = sum(len(t.chunk_offsets) for c in clips for t in c.index.tracks)
+    base = len(ftyp) + (widest if wide else widest - 4 * chunks) + len(mdat_header)
     moov = _moov(clips, timelines, base=base, wide=wide)
     assert base == len(ftyp) + len(moov) + len(mdat_header)
     pieces, at = [], base

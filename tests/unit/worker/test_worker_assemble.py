@@ -170,3 +170,19 @@ def test_the_layout_places_each_clips_media_after_the_index(clip_dir):
     assert layout.pieces[0].output_offset == len(layout.header)
     assert layout.pieces[1].output_offset == len(layout.header) + a.payload_bytes
     assert layout.size == len(layout.header) + a.payload_bytes + b.payload_bytes
+
+
+def test_a_merged_file_past_4_gib_gets_64_bit_offsets(clip_dir):
+    ftyp, a = source(clip_dir / "a.mp4")
+    huge = 5 * 1024**3  # as if each clip's media box held 5 GiB, its samples at the start
+    big = ClipSource(a.index, a.payload_start, a.payload_start + huge)
+    layout = concat_layout(ftyp, [big, big])
+    header = layout.header
+    assert b"co64" in header and b"stco" not in header
+    assert header[-16:-8] == b"\x00\x00\x00\x01mdat"  # a 64-bit media box header
+    assert int.from_bytes(header[-8:], "big") == 2 * huge + 16
+    moov = read_moov(header[len(ftyp) : -16])
+    video, second_start = moov.tracks[0], len(a.index.tracks[0].chunk_offsets)
+    shift = layout.pieces[1].output_offset - a.payload_start
+    assert video.chunk_offsets[second_start] == a.index.tracks[0].chunk_offsets[0] + shift
+    assert layout.size == len(header) + 2 * huge
