@@ -15,11 +15,18 @@ from urllib.parse import quote
 from kubernetes import client, config
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
+from videomerge_operator.executor import PriorityExecutor
 
 T = TypeVar("T")
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
 REQUEST_TIMEOUT: Final = 30.0
+Priority = int
+LEASE: Final = -1  # its own thread, see KubeApi
+URGENT: Final = 0
+NORMAL: Final = 1
+BACKGROUND: Final = 2
+LEASE_THREADS: Final = 1
 
 
 class ApiError(Exception):
@@ -47,6 +54,11 @@ class ApiError(Exception):
         return self.status == 409
 
 
+def connection_pool_size(concurrency: int) -> int:
+    """Every thread that may call at once needs its own connection, or urllib3 discards and reopens them."""
+    return concurrency + LEASE_THREADS
+
+
 def load_api_client(kubeconfig: str | None, pool_size: int) -> client.ApiClient:
     """In-cluster credentials when running in a pod, else the kubeconfig (setting, $KUBECONFIG, ~/.kube)."""
     configuration = client.Configuration()
@@ -64,18 +76,27 @@ def merge_path(namespace: str, name: str = "", sub: str = "") -> str:
 
 
 class KubeApi:
-    """Async facade; each call runs the blocking HTTP request in a bounded thread pool."""
+    """Async facade; each call runs the blocking HTTP request on a thread, most urgent first.
+
+    ``URGENT`` (Job creation, what users wait for) goes before ``NORMAL`` (reads, status patches), which
+    goes before ``BACKGROUND`` (Events). The Lease has a thread of its own: renewing must not wait for a
+    thread stuck behind a busy API server, or a busy leader loses its Lease.
+    """
 
     def __init__(self, api_client: client.ApiClient, concurrency: int) -> None:
         self._api = api_client
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube")
+        self._pool = PriorityExecutor(concurrency, "kube")
+        self._lease_pool = ThreadPoolExecutor(max_workers=LEASE_THREADS, thread_name_prefix="kube-lease")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
+        self._lease_pool.shutdown(wait=False, cancel_futures=True)
         self._api.close()
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+    async def _run(self, fn: Callable[[], T], priority: Priority) -> T:
+        if priority == LEASE:
+            return await asyncio.get_running_loop().run_in_executor(self._lease_pool, fn)
+        return await asyncio.wrap_future(self._pool.submit(fn, priority))
 
     def request_sync(
         self,
@@ -111,8 +132,9 @@ class KubeApi:
         body: Any = None,
         content_type: str = JSON,
         query: dict[str, str] | None = None,
+        priority: Priority = NORMAL,
     ) -> dict[str, Any]:
-        return await self._run(lambda: self.request_sync(method, path, body, content_type, query))
+        return await self._run(lambda: self.request_sync(method, path, body, content_type, query), priority)
 
     # VideoMerges
     async def get_merge(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -142,7 +164,8 @@ class KubeApi:
 
     # Jobs
     async def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", f"/apis/batch/v1/namespaces/{quote(namespace)}/jobs", manifest)
+        path = f"/apis/batch/v1/namespaces/{quote(namespace)}/jobs"
+        return await self.request("POST", path, manifest, priority=URGENT)
 
     async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
@@ -168,4 +191,6 @@ class KubeApi:
 
     # Events
     async def create_event(self, namespace: str, event: dict[str, Any]) -> None:
-        await self.request("POST", f"/api/v1/namespaces/{quote(namespace)}/events", event)
+        await self.request(
+            "POST", f"/api/v1/namespaces/{quote(namespace)}/events", event, priority=BACKGROUND
+        )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
-from videomerge_operator.kube import ApiError, KubeApi
+from videomerge_operator.kube import LEASE, ApiError, KubeApi
 from videomerge_operator.settings import OperatorSettings
 
 log = logging.getLogger("videomerge_operator.leader")
@@ -87,7 +87,7 @@ class LeaderElector:
     async def try_acquire_or_renew(self) -> bool:
         now = time.monotonic()
         try:
-            lease = await self.kube.request("GET", f"{self.path}/{quote(self.name)}")
+            lease = await self.kube.request("GET", f"{self.path}/{quote(self.name)}", priority=LEASE)
         except ApiError as error:
             if not error.not_found:
                 raise
@@ -98,7 +98,7 @@ class LeaderElector:
                 "spec": claimed_spec(None, self.me, self.duration, datetime.now(UTC)),
             }
             try:
-                await self.kube.request("POST", self.path, body)
+                await self.kube.request("POST", self.path, body, priority=LEASE)
             except ApiError as create_error:
                 if create_error.conflict:
                     return False
@@ -112,10 +112,8 @@ class LeaderElector:
         if not may_take(record, self.me, self._observed_at, now):
             return False
         lease["spec"] = claimed_spec(record, self.me, self.duration, datetime.now(UTC))
-        try:
-            await self.kube.request(
-                "PUT", f"{self.path}/{quote(self.name)}", lease
-            )  # carries resourceVersion
+        try:  # the body carries the resourceVersion read: a concurrent writer makes this a 409
+            await self.kube.request("PUT", f"{self.path}/{quote(self.name)}", lease, priority=LEASE)
         except ApiError as error:
             if error.conflict:
                 return False
@@ -143,8 +141,11 @@ class LeaderElector:
         last_renewal = time.monotonic()
         while True:
             await asyncio.sleep(self.retry)
+            # As client-go: an attempt may take until the renew deadline. Cutting it at the retry period
+            # gave up on renewals that a busy API server was about to answer.
+            remaining = last_renewal + self.renew_deadline - time.monotonic()
             try:
-                renewed = await asyncio.wait_for(self.try_acquire_or_renew(), timeout=self.retry)
+                renewed = await asyncio.wait_for(self.try_acquire_or_renew(), timeout=max(remaining, 0.01))
             except Exception as error:
                 log.warning("lease renewal failed: %s", error)
                 renewed = False
@@ -161,11 +162,11 @@ class LeaderElector:
             return
         self.leading = False
         try:
-            lease = await self.kube.request("GET", f"{self.path}/{quote(self.name)}")
+            lease = await self.kube.request("GET", f"{self.path}/{quote(self.name)}", priority=LEASE)
             if lease_record(lease).holder != self.me:
                 return
             lease["spec"].update(holderIdentity=None, leaseDurationSeconds=1)
-            await self.kube.request("PUT", f"{self.path}/{quote(self.name)}", lease)
+            await self.kube.request("PUT", f"{self.path}/{quote(self.name)}", lease, priority=LEASE)
             log.info("released the lease")
         except Exception as error:
             log.warning("could not release the lease: %s", error)

@@ -19,7 +19,7 @@ from videomerge_operator.cache import KopfIndexCache
 from videomerge_operator.controller import Controller
 from videomerge_operator.handlers import build_registry, kopf_settings
 from videomerge_operator.http_server import start_http_server
-from videomerge_operator.kube import KubeApi, load_api_client
+from videomerge_operator.kube import KubeApi, connection_pool_size, load_api_client
 from videomerge_operator.leader import LeaderElector, LeadershipLostError
 from videomerge_operator.logs import configure_logging
 from videomerge_operator.metrics import OperatorMetrics
@@ -35,9 +35,8 @@ class Operator:
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
         self.metrics = OperatorMetrics()
-        self.kube = KubeApi(
-            load_api_client(settings.kubeconfig, settings.api_concurrency), settings.api_concurrency
-        )
+        pool_size = connection_pool_size(settings.api_concurrency)
+        self.kube = KubeApi(load_api_client(settings.kubeconfig, pool_size), settings.api_concurrency)
         self.elector = LeaderElector(self.kube, settings) if settings.leader_election else None
         self.stop = asyncio.Event()
         self.kopf_ready = asyncio.Event()
