@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from videomerge_contract.phases import is_terminal
 from videomerge_operator.cache import Cache
 from videomerge_operator.metrics import OperatorMetrics
 from videomerge_operator.queue import plan_queue
@@ -25,6 +26,9 @@ from videomerge_operator.views import Key, MergeView
 
 log = logging.getLogger("videomerge_operator.controller")
 MAX_BACKOFF: Final = 60.0
+# The queue plan reads every merge; in a burst, events wake the loop hundreds of times a second, and planning
+# on each wake made the loop O(n) per event. Merges that may start at once (no limit) do not wait for it.
+PLAN_INTERVAL: Final = 0.05
 
 
 class Controller:
@@ -46,11 +50,14 @@ class Controller:
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_resync = 0.0
         self._next_sweep = 0.0
+        self._next_plan = 0.0
+        self._plan_pending = True
         self._sweeping = False
 
     # Inputs
     def notify(self, key: Key) -> None:
         self._dirty.add(key)
+        self._plan_pending = True
         self._wake.set()
 
     def recheck_later(self, key: Key, seconds: float) -> None:
@@ -66,30 +73,59 @@ class Controller:
         try:
             while True:
                 self.run_pass()
-                timeout = max(0.0, min(self._next_resync, self._next_sweep) - time.monotonic())
+                deadlines = [self._next_resync, self._next_sweep]
+                if self._plan_pending:
+                    deadlines.append(self._next_plan)
+                timeout = max(0.0, min(deadlines) - time.monotonic())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 self._wake.clear()
         finally:
             await self.stop()
 
-    def run_pass(self) -> None:
+    def run_pass(self, plan: bool = False) -> None:
+        """One look at the dirty merges; the queue plan too if due (``plan``: regardless)."""
         now = time.monotonic()
-        merges = self.cache.merges()
-        if now >= self._next_resync:
+        resync = now >= self._next_resync
+        plan = plan or resync or (self._plan_pending and now >= self._next_plan)
+        merges = self.cache.merges() if plan else []
+        if resync:
             self._dirty.update(m.key for m in merges)
             self._next_resync = now + self.settings.resync_seconds
         if now >= self._next_sweep and not self._sweeping:
             self._next_sweep = now + self.settings.retention_interval_seconds
             self._sweeping = True
             self._spawn(None, "sweep", self._sweep)
-        self._plan(merges)
+        if plan:
+            self._plan_pending = False
+            self._next_plan = now + PLAN_INTERVAL
+            self._plan(merges)
         dirty, self._dirty = self._dirty, set()
         for key in dirty:
             if not self._free(key, now):
                 self._dirty.add(key)  # looked at again when the running task ends or the backoff expires
+            elif self._unlimited_and_new(key):
+                self._begin(key)
             else:
                 self._spawn(key, "sync", functools.partial(self.reconciler.sync, key))
+
+    def _unlimited_and_new(self, key: Key) -> bool:
+        """Without a concurrency limit a new merge needs no plan: it starts now."""
+        if self.settings.max_concurrent != 0:
+            return False
+        merge = self.reconciler.merge(key)
+        return (
+            merge is not None
+            and not merge.deleting
+            and not is_terminal(merge.phase)
+            and not merge.status.job_name
+            and not self.reconciler.has_job(merge)
+        )
+
+    def _begin(self, key: Key) -> None:
+        self._dirty.discard(key)
+        self._starting.add(key)
+        self._spawn(key, "start", functools.partial(self._start, key))
 
     def _plan(self, merges: list[MergeView]) -> None:
         started = {m.key for m in merges if self.reconciler.has_job(m)} | self._starting
@@ -101,9 +137,7 @@ class Controller:
         now = time.monotonic()
         for key in plan.start:
             if self._free(key, now):
-                self._dirty.discard(key)
-                self._starting.add(key)
-                self._spawn(key, "start", functools.partial(self._start, key))
+                self._begin(key)
         by_key = {m.key: m for m in merges}
         for key, position in plan.positions.items():
             if self._free(key, now) and queued(by_key[key], position, limit, _utcnow()):
@@ -177,7 +211,7 @@ class Controller:
     async def settle(self, max_passes: int = 50) -> None:
         """Runs passes until no work is left (for tests and the benchmark's dry runs)."""
         for _ in range(max_passes):
-            self.run_pass()
+            self.run_pass(plan=True)
             if not self._tasks:
                 return
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -75,11 +75,27 @@ class Reconciler:
         )
         self.created: dict[Key, float] = {}  # Jobs created here, by monotonic time, until the cache has them
         self.first_seen: dict[Key, float] = {}
+        # Status this replica wrote, until the cache catches up: (resourceVersion it replaced, the result).
+        self.written: dict[Key, tuple[str, MergeView]] = {}
 
     # Reading the cache
     def job_of(self, merge: MergeView) -> JobView | None:
         jobs = self.cache.job(merge.namespace, job_name_for(merge.name))
         return next((j for j in jobs if owned_by_merge(j, merge)), None)
+
+    def merge(self, key: Key) -> MergeView | None:
+        """The cached merge, or what this replica's own last status write made of it if the cache is behind.
+
+        Deciding on the stale copy would compute the write again and lose a round trip to a conflict.
+        """
+        merge = self.cache.merge(key)
+        written = self.written.get(key)
+        if written is not None:
+            replaced, result = written
+            if merge is not None and merge.uid == result.uid and merge.resource_version == replaced:
+                return result
+            del self.written[key]
+        return merge
 
     def has_job(self, merge: MergeView) -> bool:
         if self.job_of(merge) is not None:
@@ -95,7 +111,7 @@ class Reconciler:
         self, key: Key, decide: Callable[[MergeView], StatusChange], fresh: bool = False
     ) -> StatusChange | None:
         """Computes the change from the merge and patches it, conditional on the merge's resourceVersion."""
-        merge = await self._read(key) if fresh else self.cache.merge(key)
+        merge = await self._read(key) if fresh else self.merge(key)
         for _ in range(PATCH_ATTEMPTS):
             if merge is None or merge.deleting:
                 return None
@@ -103,7 +119,7 @@ class Reconciler:
             if not change.patch:
                 return change
             try:
-                await self.kube.patch_merge_status(
+                result = await self.kube.patch_merge_status(
                     merge.namespace, merge.name, change.patch, merge.resource_version
                 )
             except ApiError as error:
@@ -113,6 +129,8 @@ class Reconciler:
                     raise
                 merge = await self._read(key)
                 continue
+            if result.get("metadata"):
+                self.written[key] = (merge.resource_version, merge_view(result))
             self.post_events(merge, change)
             return change
         raise RuntimeError(f"status of {key} kept changing under {PATCH_ATTEMPTS} attempts")
@@ -123,7 +141,7 @@ class Reconciler:
 
     # Starting
     async def start(self, key: Key) -> None:
-        merge = self.cache.merge(key)
+        merge = self.merge(key)
         if merge is None or merge.deleting or is_terminal(merge.phase) or self.has_job(merge):
             return
         name = job_name_for(merge.name)
@@ -170,10 +188,11 @@ class Reconciler:
 
     # Following
     async def sync(self, key: Key) -> None:
-        merge = self.cache.merge(key)
+        merge = self.merge(key)
         if merge is None:
             self.created.pop(key, None)
             self.first_seen.pop(key, None)
+            self.written.pop(key, None)
             return
         if merge.deleting:
             return

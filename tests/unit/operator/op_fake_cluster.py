@@ -1,6 +1,7 @@
 """An in-memory stand-in for the API server: enough of it for the controller, with watch-like callbacks."""
 
 import asyncio
+import copy
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,9 @@ class FakeCluster:
         self.fail_next_create: ApiError | None = None
         self.before_status_patch: Callable[[Key, dict[str, Any]], None] | None = None
         self.watch_jobs = True  # False: created Jobs do not reach the cache (a lagging watch)
+        self.watch_status_writes = True  # False: the operator's status patches do not reach the cache
+        self.status_patches = 0
+        self.status_conflicts = 0
         self._rv = itertools.count(100)
         self._uid = itertools.count(1)
 
@@ -68,7 +72,9 @@ class FakeCluster:
         body = self.merges.get(key)
         if body is None:
             raise ApiError(404, "Not Found", "")
+        self.status_patches += 1
         if resource_version and resource_version != body["metadata"]["resourceVersion"]:
+            self.status_conflicts += 1
             raise ApiError(409, "Conflict", '{"message": "the object has been modified"}')
         merged = dict(body.get("status", {}))
         for field, value in status.items():
@@ -77,8 +83,11 @@ class FakeCluster:
             else:
                 merged[field] = value
         body["status"] = merged
-        self._changed_merge(body)
-        return body
+        if self.watch_status_writes:
+            self._changed_merge(body)
+        else:
+            body["metadata"]["resourceVersion"] = str(next(self._rv))
+        return copy.deepcopy(body)
 
     async def delete_merge(self, namespace: str, name: str, uid: str) -> None:
         self.merges.pop((namespace, name), None)

@@ -7,6 +7,7 @@ import pytest
 from op_factories import T0, job_body, merge_body, pod_body, settings
 from op_fake_cluster import FakeCluster
 
+from videomerge_operator import controller as controller_module
 from videomerge_operator.controller import Controller
 from videomerge_operator.kube import ApiError
 from videomerge_operator.metrics import OperatorMetrics
@@ -217,3 +218,47 @@ async def test_passes_during_job_creation_do_not_exceed_the_limit(cluster):
     await controller.settle()
     assert cluster.jobs_created == [key("vm-m0"), key("vm-m1")]
     assert cluster.status(key("early"))["queuePosition"] == 1
+
+
+async def test_the_operators_own_status_write_is_not_redone_while_the_watch_lags(cluster):
+    cluster.watch_status_writes = False  # the merge's MODIFIED event has not arrived yet
+    add(cluster, "a")
+    controller = make(cluster)
+    await controller.settle()
+    controller.notify(key("a"))  # the Job's watch event, say, arriving first
+    await controller.settle()
+    assert cluster.status(key("a"))["jobName"] == "vm-a"
+    assert (cluster.status_patches, cluster.status_conflicts) == (1, 0)
+    cluster.worker_writes(key("a"), phase="Processing", progress=10)  # the cache moves on: it is used again
+    controller.notify(key("a"))
+    await controller.settle()
+    assert cluster.status(key("a"))["progress"] == 10
+    assert controller.reconciler.merge(key("a")).status.progress == 10
+
+
+async def test_without_a_limit_a_new_merge_starts_without_reading_every_merge(cluster, monkeypatch):
+    monkeypatch.setattr(controller_module, "PLAN_INTERVAL", 3600.0)
+    for i in range(3):
+        add(cluster, f"old{i}", seconds=i)
+    controller = make(cluster, max_concurrent=0)
+    await controller.settle()
+    full_reads = []
+    merges = cluster.cache.merges
+    monkeypatch.setattr(cluster.cache, "merges", lambda: full_reads.append(1) or merges())
+    add(cluster, "new", seconds=10)
+    controller.run_pass()
+    await asyncio.gather(*controller._tasks)
+    assert cluster.jobs_created[-1] == key("vm-new")
+    assert full_reads == []
+
+
+async def test_with_a_limit_a_notified_merge_waits_for_the_plan_and_is_then_started(cluster, monkeypatch):
+    monkeypatch.setattr(controller_module, "PLAN_INTERVAL", 3600.0)
+    controller = make(cluster, max_concurrent=1)
+    await controller.settle()
+    add(cluster, "a")
+    controller.run_pass()  # the plan is not due: nothing starts, and nothing is lost
+    await asyncio.gather(*controller._tasks)
+    assert cluster.jobs_created == []
+    await controller.settle()
+    assert cluster.jobs_created == [key("vm-a")]
