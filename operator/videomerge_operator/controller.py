@@ -52,6 +52,9 @@ class Controller:
         self._next_sweep = 0.0
         self._next_plan = 0.0
         self._plan_pending = True
+        self._start_tail: asyncio.Future[None] | None = (
+            None  # the last start queued merges wait their turn behind
+        )
         self._sweeping = False
 
     # Inputs
@@ -122,10 +125,16 @@ class Controller:
             and not self.reconciler.has_job(merge)
         )
 
-    def _begin(self, key: Key) -> None:
+    def _begin(self, key: Key, in_turn: bool = False) -> None:
+        """Starts the merge's Job; ``in_turn``: only once the previous in-turn start has finished, so that
+        queued merges get their Jobs strictly oldest first even when several slots free at once."""
         self._dirty.discard(key)
         self._starting.add(key)
-        self._spawn(key, "start", functools.partial(self._start, key))
+        after = self._start_tail if in_turn else None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if in_turn:
+            self._start_tail = done
+        self._spawn(key, "start", functools.partial(self._start, key, after, done))
 
     def _plan(self, merges: list[MergeView]) -> None:
         started = {m.key for m in merges if self.reconciler.has_job(m)} | self._starting
@@ -137,7 +146,7 @@ class Controller:
         now = time.monotonic()
         for key in plan.start:
             if self._free(key, now):
-                self._begin(key)
+                self._begin(key, in_turn=limit != 0)
         by_key = {m.key: m for m in merges}
         for key, position in plan.positions.items():
             if self._free(key, now) and queued(by_key[key], position, limit, _utcnow()):
@@ -147,11 +156,17 @@ class Controller:
     def _free(self, key: Key, now: float) -> bool:
         return key not in self._busy and self._not_before.get(key, 0.0) <= now
 
-    async def _start(self, key: Key) -> None:
+    async def _start(
+        self, key: Key, after: "asyncio.Future[None] | None", done: "asyncio.Future[None]"
+    ) -> None:
         try:
+            if after is not None:
+                await asyncio.shield(after)
             await self.reconciler.start(key)
         finally:
             self._starting.discard(key)
+            if not done.done():
+                done.set_result(None)
 
     async def _apply_queued(self, key: Key, position: int) -> None:
         limit = self.settings.max_concurrent

@@ -13,6 +13,7 @@ from videomerge_operator.views import Key, job_view, merge_view, pod_view
 
 class FakeCluster:
     def __init__(self) -> None:
+        self.create_delays: dict[str, float] = {}
         self.merges: dict[Key, dict[str, Any]] = {}
         self.jobs: dict[Key, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
@@ -95,7 +96,8 @@ class FakeCluster:
         self.notify((namespace, name))
 
     async def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        await asyncio.sleep(0.01)  # the round trip, during which other passes may run
+        # the round trip, during which other passes may run; slower for the Jobs named in create_delays
+        await asyncio.sleep(self.create_delays.get(manifest["metadata"]["name"], 0.01))
         if self.fail_next_create is not None:
             error, self.fail_next_create = self.fail_next_create, None
             raise error

@@ -51,6 +51,15 @@ async def test_limit_starts_the_oldest_and_queues_the_rest(cluster):
     assert controller.metrics.queue_depth._value.get() == 3
 
 
+async def test_slots_free_at_once_start_their_jobs_strictly_oldest_first(cluster):
+    for i, name in enumerate("abc"):
+        add(cluster, name, seconds=i)
+    cluster.create_delays = {"vm-a": 0.1}  # the oldest merge's round trip is the slow one
+    controller = make(cluster, max_concurrent=2)
+    await controller.settle()
+    assert cluster.jobs_created == [key("vm-a"), key("vm-b")]
+
+
 async def test_a_finished_merge_frees_its_slot_for_the_next_oldest(cluster):
     for i, name in enumerate("abc"):
         add(cluster, name, seconds=i)
