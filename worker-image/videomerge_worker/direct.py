@@ -22,7 +22,7 @@ from videomerge_worker.download import Downloader, RangesIgnoredError
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
 from videomerge_worker.isobmff import TOP_LEVEL_TYPES
-from videomerge_worker.mp4concat import ClipSource, Piece, concat_layout
+from videomerge_worker.mp4concat import ClipSource, Layout, Piece, concat_layout
 from videomerge_worker.mp4index import UnsupportedLayoutError, read_moov
 from videomerge_worker.plan import OutputRequest, plan_merge
 from videomerge_worker.probe import ClipInfo, probe_clip
@@ -30,8 +30,8 @@ from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
-HEAD_BYTES = 64 * 1024
-READ_AHEAD_BYTES = 1024 * 1024
+HEAD_BYTES = 16 * 1024
+TAIL_BYTES = 1024 * 1024
 MAX_INDEX_BYTES = 256 * 1024 * 1024
 MAX_TOP_LEVEL_BOXES = 32
 MIB = 1024 * 1024
@@ -111,14 +111,14 @@ def assemble_copy_merge(
                 layout = concat_layout(heads[0].ftyp, [h.source for h in heads])
                 with _Output(output) as merged:
                     merged.write(layout.header)
-                    downloads = [
-                        assembly.pool.submit(assembly.fetch, merged.fd, urls, piece)
-                        for piece in layout.pieces
-                    ]
+                    downloads = assembly.start_downloads(merged.fd, urls, layout)
                     try:
                         infos = list(
                             assembly.probes.map(
-                                lambda job: _probe(*job), enumerate(zip(urls, heads, strict=True))
+                                lambda i: _probe(
+                                    i, urls[i], heads[i], assembly.first_media(output, layout, i)
+                                ),
+                                range(len(urls)),
                             )
                         )
                         _check_plan(infos, request, work_dir, settings)
@@ -177,6 +177,7 @@ class _Assembly:
         self.stopped = threading.Event()
         self.received = 0
         self._lock = threading.Lock()
+        self.first_parts: list[Future[None]] = []  # by clip: the download of its first media bytes
         self.downloader = Downloader(settings, on_bytes=self._on_bytes, backoff_seconds=backoff_seconds)
         self.pool = ThreadPoolExecutor(settings.download_concurrency, thread_name_prefix="assemble")
         self.probes = ThreadPoolExecutor(settings.download_concurrency, thread_name_prefix="probe")
@@ -196,13 +197,34 @@ class _Assembly:
         with self._lock:
             self.received += count
 
-    def fetch(self, fd: int, urls: Sequence[str], piece: Piece) -> None:
+    def start_downloads(self, fd: int, urls: Sequence[str], layout: Layout) -> list[Future[None]]:
+        """Every clip's first media bytes (what its probe needs) are asked for before the rest of any
+        clip, so that the probes can decide early even when there are more clips than download threads."""
+        firsts, rests = [], []
+        for piece in layout.pieces:
+            split = piece.start + min(EARLY_PROBE_SLACK_BYTES, piece.end - piece.start)
+            firsts.append(Piece(piece.clip, piece.start, split, piece.output_offset))
+            if split < piece.end:
+                rests.append(Piece(piece.clip, split, piece.end, piece.output_offset + split - piece.start))
+        self.first_parts = [self.pool.submit(self._fetch, fd, urls, part) for part in firsts]
+        return [*self.first_parts, *(self.pool.submit(self._fetch, fd, urls, part) for part in rests)]
+
+    def _fetch(self, fd: int, urls: Sequence[str], part: Piece) -> None:
         if self.stopped.is_set():
             raise _CancelledError
-        length = piece.end - piece.start
+        window = _Slice(fd, part.output_offset)
         self.downloader.fetch_into(
-            piece.clip, urls[piece.clip], _Slice(fd, piece.output_offset), start=piece.start, length=length
+            part.clip, urls[part.clip], window, start=part.start, length=part.end - part.start
         )
+
+    def first_media(self, output: Path, layout: Layout, clip: int) -> bytes:
+        """The first bytes of a clip's media (enough to probe it), read back from the merged file once its
+        download has put them there; raises that download's error if it failed."""
+        self.first_parts[clip].result()
+        piece = layout.pieces[clip]
+        with output.open("rb") as merged:
+            merged.seek(piece.output_offset)
+            return merged.read(min(EARLY_PROBE_SLACK_BYTES, piece.end - piece.start))
 
     def stop(self, downloads: list[Future[None]]) -> None:
         self.stopped.set()
@@ -265,8 +287,8 @@ def _range(downloader: Downloader, index: int, url: str, start: int, length: int
 
 
 def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> _Head:
-    """The clip's top-level layout, index and first media bytes, by byte ranges; probed from a sparse
-    local copy that has them at their offsets."""
+    """The clip's top-level layout and index, by byte ranges, in a sparse local copy that has them at
+    their offsets (the probe adds the first media bytes)."""
     head = _range(downloader, index, url, 0, HEAD_BYTES)
     size = downloader.total_sizes.get(url)
     if size is None:
@@ -277,12 +299,14 @@ def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> 
     fetched = [(0, head)]
 
     def read(offset: int, length: int) -> bytes:
-        """Bytes from the ranges already fetched, or a new range of at least READ_AHEAD_BYTES: a box
-        header read past the media is usually followed by the index it announces."""
+        """Bytes from the ranges already fetched, or a new range: exactly them, or, within the last
+        TAIL_BYTES of the file, the whole tail (a box header there is usually the index's)."""
         for at, data in fetched:
             if at <= offset and offset + length <= at + len(data):
                 return data[offset - at : offset - at + length]
-        data = _range(downloader, index, url, offset, min(max(length, READ_AHEAD_BYTES), size - offset))
+        data = _range(
+            downloader, index, url, offset, size - offset if size - offset <= TAIL_BYTES else length
+        )
         fetched.append((offset, data))
         return data[:length]
 
@@ -314,19 +338,20 @@ def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> 
         raise _DeclinedError(f"clip {index + 1}'s index is too large")
     ftyp = read(ftyp_start, ftyp_end - ftyp_start)
     moov = read(moov_start, moov_end - moov_start)
-    media = read(media_start, min(EARLY_PROBE_SLACK_BYTES, media_end - media_start))
-
     path = _probe_path(work_dir, index)
     with path.open("wb") as sparse:
         sparse.truncate(size)
-        for at, data in ((0, head), (moov_start, moov), (media_start, media)):
+        for at, data in ((0, head), (moov_start, moov)):
             sparse.seek(at)
-            sparse.write(data)
+            sparse.write(data[: size - at])
     return _Head(ftyp, ClipSource(read_moov(moov), media_start, media_end), path)
 
 
-def _probe(index: int, job: tuple[str, _Head]) -> ClipInfo:
-    url, head = job
+def _probe(index: int, url: str, head: _Head, media: bytes) -> ClipInfo:
+    """Probes the clip from its sparse copy: header and index where they lie, its first media bytes."""
+    with head.probe_copy.open("r+b") as sparse:
+        sparse.seek(head.source.payload_start)
+        sparse.write(media)
     info = probe_clip(head.probe_copy, index, url, growing=True)
     if info.video.pix_fmt is None or info.video.profile is None:
         raise _DeclinedError(f"clip {index + 1}'s first media bytes did not tell everything")
