@@ -30,11 +30,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "operator"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from op_support import TEST_IMAGE, OperatorProcess, create_merge, sleeper  # noqa: E402
+from op_support import OperatorProcess, bare_job_settings, create_merge, sleeper  # noqa: E402
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION  # noqa: E402
 from videomerge_operator.job_manifest import build_job  # noqa: E402
-from videomerge_operator.settings import OperatorSettings  # noqa: E402
 
 
 def kubeconfig_path() -> str:
@@ -276,19 +275,7 @@ def startup_ratio(kubeconfig: str, api: client.ApiClient, pairs: int, workdir: P
         kubeconfig, namespace, workdir, name="start", max_concurrent=0, worker_command=sleeper(2)
     )
     # The very Job the operator would create (same image, command, requests), created directly instead.
-    settings = OperatorSettings(
-        identity="bench",
-        lease_namespace=namespace,
-        worker_image=TEST_IMAGE,
-        worker_image_pull_policy="Never",
-        worker_service_account="default",
-        worker_command=["sh", "-c", "sleep 2"],
-        worker_args=[],
-        worker_cpu_request="10m",
-        worker_memory_request="16Mi",
-        s3_secret_name=None,
-        backoff_limit=0,
-    )
+    settings = bare_job_settings("bench", namespace, 2)
 
     def running(pod: dict) -> bool:
         return pod.get("status", {}).get("phase") == "Running"

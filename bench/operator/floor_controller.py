@@ -20,11 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "operator"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from op_support import TEST_IMAGE  # noqa: E402
+from op_support import bare_job_settings  # noqa: E402
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION  # noqa: E402
 from videomerge_operator.job_manifest import build_job  # noqa: E402
-from videomerge_operator.settings import OperatorSettings  # noqa: E402
 
 
 def main() -> None:
@@ -37,19 +36,7 @@ def main() -> None:
     config.load_kube_config(config_file=args.kubeconfig, client_configuration=configuration)
     configuration.connection_pool_maxsize = args.threads + 1
     api = client.ApiClient(configuration)
-    settings = OperatorSettings(
-        identity="floor",
-        lease_namespace=args.namespace,
-        worker_image=TEST_IMAGE,
-        worker_image_pull_policy="Never",
-        worker_service_account="default",
-        worker_command=["sh", "-c", "sleep 1"],
-        worker_args=[],
-        worker_cpu_request="10m",
-        worker_memory_request="16Mi",
-        s3_secret_name=None,
-        backoff_limit=0,
-    )
+    settings = bare_job_settings("floor", args.namespace, 1)
     pool = ThreadPoolExecutor(args.threads)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     jobs_path = f"/apis/batch/v1/namespaces/{args.namespace}/jobs"

@@ -16,6 +16,7 @@ from kubernetes import client
 from support.kube import ROOT, wait_until
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
+from videomerge_operator.settings import OperatorSettings
 
 OPERATOR = ROOT / ".venv" / "bin" / "videomerge-operator"
 TEST_IMAGE = "debian:bookworm-slim"  # loaded into the node by the cluster scripts; no registry needed
@@ -32,6 +33,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def bare_job_settings(identity: str, namespace: str, sleep_seconds: int) -> OperatorSettings:
+    """Operator settings whose Job manifest is a bare sleeping Job: what the benchmarks create directly,
+    beside the operator, as their baseline."""
+    return OperatorSettings(
+        identity=identity,
+        lease_namespace=namespace,
+        worker_image=TEST_IMAGE,
+        worker_image_pull_policy="Never",
+        worker_service_account="default",
+        worker_command=["sh", "-c", f"sleep {sleep_seconds}"],
+        worker_args=[],
+        worker_cpu_request="10m",
+        worker_memory_request="16Mi",
+        s3_secret_name=None,
+        backoff_limit=0,
+    )
 
 
 def sleeper(seconds: float) -> str:
