@@ -19,7 +19,7 @@ from pathlib import Path
 
 from videomerge_contract import ErrorReason, Stage, Strategy
 from videomerge_worker.download import Downloader, RangesIgnoredError
-from videomerge_worker.errors import WorkerError
+from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
 from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
 from videomerge_worker.isobmff import TOP_LEVEL_TYPES
 from videomerge_worker.mp4concat import ClipSource, Layout, Piece, concat_layout
@@ -34,7 +34,6 @@ HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 1024 * 1024
 MAX_INDEX_BYTES = 256 * 1024 * 1024
 MAX_TOP_LEVEL_BOXES = 32
-MIB = 1024 * 1024
 
 
 class _DeclinedError(Exception):
@@ -125,7 +124,6 @@ def assemble_copy_merge(
                     except BaseException:
                         assembly.stop(downloads)
                         raise
-                    _remove_heads(work_dir, len(urls))
                     progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(urls)} clips")
                     what = f"copy merge of {len(urls)} clips, assembled while downloading"
                     progress(Stage.MERGING, overall_percent(Stage.MERGING, 0), what)
@@ -145,10 +143,6 @@ def assemble_copy_merge(
             return None
     video = infos[0].video
     return Assembled(round(layout.duration_seconds, 3), video.width, video.height)
-
-
-class _CancelledError(Exception):
-    """Another clip failed first, or the merge went the FFmpeg way: this download stops early."""
 
 
 class _Output:
@@ -193,13 +187,15 @@ class _Assembly:
 
     def _on_bytes(self, count: int) -> None:
         if self.stopped.is_set():
-            raise _CancelledError
+            raise DownloadCancelledError
         with self._lock:
             self.received += count
 
     def start_downloads(self, fd: int, urls: Sequence[str], layout: Layout) -> list[Future[None]]:
         """Every clip's first media bytes (what its probe needs) are asked for before the rest of any
         clip, so that the probes can decide early even when there are more clips than download threads."""
+        with self._lock:
+            self.received = 0  # from here on it counts the media only, not the indexes read before
         firsts, rests = [], []
         for piece in layout.pieces:
             split = piece.start + min(EARLY_PROBE_SLACK_BYTES, piece.end - piece.start)
@@ -211,7 +207,7 @@ class _Assembly:
 
     def _fetch(self, fd: int, urls: Sequence[str], part: Piece) -> None:
         if self.stopped.is_set():
-            raise _CancelledError
+            raise DownloadCancelledError
         window = _Slice(fd, part.output_offset)
         self.downloader.fetch_into(
             part.clip, urls[part.clip], window, start=part.start, length=part.end - part.start
@@ -233,14 +229,12 @@ class _Assembly:
     def finish(self, downloads: list[Future[None]], total: int, progress: ProgressSink) -> None:
         """Waits for every piece, reporting progress; on a failure stops the rest and raises the first
         clip's error."""
-        with self._lock:
-            self.received = 0
         throttle = Throttle(1.0)
         while True:
             done, pending = wait(downloads, timeout=1.0, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
                 self.stop(downloads)
-                raise _first_clip_error(downloads)
+                raise first_clip_error(downloads, "the assembly was interrupted")
             if not pending:
                 return
             if throttle.ready():
@@ -249,15 +243,6 @@ class _Assembly:
                     overall_percent(Stage.MERGING, min(self.received / max(total, 1), 1.0)),
                     None,
                 )
-
-
-def _first_clip_error(jobs: list[Future[None]]) -> BaseException:
-    errors = [e for j in jobs if j.done() and not j.cancelled() and (e := j.exception()) is not None]
-    real = [e for e in errors if not isinstance(e, _CancelledError)]
-    clip_errors = [e for e in real if isinstance(e, WorkerError)]
-    if clip_errors:
-        return min(clip_errors, key=lambda e: -1 if e.clip_index is None else e.clip_index)
-    return real[0] if real else WorkerError(ErrorReason.INTERNAL, "the assembly was interrupted")
 
 
 def _remove_heads(work_dir: Path, count: int) -> None:
@@ -343,7 +328,7 @@ def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> 
         sparse.truncate(size)
         for at, data in ((0, head), (moov_start, moov)):
             sparse.seek(at)
-            sparse.write(data[: size - at])
+            sparse.write(data)
     return _Head(ftyp, ClipSource(read_moov(moov), media_start, media_end), path)
 
 

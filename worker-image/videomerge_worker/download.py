@@ -103,9 +103,9 @@ class Downloader:
         except RefusedUrlError as exc:
             raise fail(ErrorReason.INVALID_INPUT, str(exc), permanent=True) from None
         deadline = time.monotonic() + self.settings.download_timeout_seconds
+        window = _Window(start, length)
         for attempt in range(1, self.settings.download_attempts + 1):
             try:
-                window = _Window(start, length)
                 return self._attempt(url, out, deadline, fail, on_written or (lambda n: None), window)
             except _TransientError as exc:
                 pause = self.backoff_seconds * 2 ** (attempt - 1)

@@ -1,5 +1,8 @@
 """The one exception type the worker raises for anything a user should hear about."""
 
+from collections.abc import Iterable
+from concurrent.futures import Future
+
 from videomerge_contract import ErrorReason, MergeError
 from videomerge_contract.limits import Limits
 
@@ -61,3 +64,18 @@ class WorkerError(Exception):
 
 class TerminatedError(Exception):
     """SIGTERM (the pod is being deleted): unwind so that temporary files are removed."""
+
+
+class DownloadCancelledError(Exception):
+    """Another clip failed first (or the merge changed course): this download stops early."""
+
+
+def first_clip_error(futures: "Iterable[Future[None]]", fallback: str) -> BaseException:
+    """The failure to report from finished downloads: the lowest clip's, ignoring the downloads that only
+    stopped because another failed; ``fallback`` when nothing but cancellations is left."""
+    errors = [e for f in futures if f.done() and not f.cancelled() and (e := f.exception()) is not None]
+    real = [e for e in errors if not isinstance(e, DownloadCancelledError)]
+    clip_errors = [e for e in real if isinstance(e, WorkerError)]
+    if clip_errors:
+        return min(clip_errors, key=lambda e: -1 if e.clip_index is None else e.clip_index)
+    return real[0] if real else WorkerError(ErrorReason.INTERNAL, fallback)

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from videomerge_contract import ErrorReason, Stage
 from videomerge_worker.download import Downloader
-from videomerge_worker.errors import WorkerError
+from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
 from videomerge_worker.isobmff import IndexWatch
 from videomerge_worker.probe import ClipInfo, check_complete, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
@@ -24,10 +24,6 @@ MIB = 1024 * 1024
 # Media bytes after the index before an index-first clip is probed: enough for its first key frame and
 # first audio packets at any common bitrate, so that the early probe sees what the full one would.
 EARLY_PROBE_SLACK_BYTES = 4 * MIB
-
-
-class _CancelledError(Exception):
-    """Another clip failed first; this download stops early."""
 
 
 class ClipFetcher:
@@ -83,12 +79,7 @@ class ClipFetcher:
         """The failure to report: the lowest clip's, once the other downloads have stopped."""
         self.failed.set()
         wait(self._downloads)
-        errors = [e for f in self._downloads if not f.cancelled() and (e := f.exception()) is not None]
-        real = [e for e in errors if not isinstance(e, _CancelledError)]
-        clip_errors = [e for e in real if isinstance(e, WorkerError)]
-        if clip_errors:
-            return min(clip_errors, key=lambda e: -1 if e.clip_index is None else e.clip_index)
-        return real[0] if real else WorkerError(ErrorReason.INTERNAL, "downloads were cancelled")
+        return first_clip_error(self._downloads, "downloads were cancelled")
 
     def _fetch(self, index: int, url: str) -> None:
         path = self.work_dir / f"clip-{index:03d}.src"
@@ -121,7 +112,7 @@ class ClipFetcher:
             if probed is not None:  # after the report: once every clip is probed, the merge speaks
                 info.set_result(probed)
         except BaseException as exc:
-            if not isinstance(exc, _CancelledError):
+            if not isinstance(exc, DownloadCancelledError):
                 self.failed.set()
             if not info.done():
                 info.set_exception(exc)
@@ -129,7 +120,7 @@ class ClipFetcher:
 
     def _on_bytes(self, count: int) -> None:
         if self.failed.is_set():
-            raise _CancelledError
+            raise DownloadCancelledError
         with self._lock:
             self._received += count
             self._report()
