@@ -18,7 +18,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +30,10 @@ from kubernetes import client, config
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "api"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from api_server_process import ApiServer  # noqa: E402
+from bench_common import kubeconfig_path, percentile  # noqa: E402
 from loopback_http import Connection  # noqa: E402
 
 from videomerge_api.resources import new_video_merge, random_name  # noqa: E402
@@ -40,18 +41,6 @@ from videomerge_contract.resource import GROUP, PLURAL, VERSION  # noqa: E402
 
 SPEC = {"videoUrls": ["http://127.0.0.1:9/a.mp4", "http://127.0.0.1:9/b.mp4"]}
 BODY = {"video_urls": SPEC["videoUrls"], "quality": "low"}
-
-
-def kubeconfig_path() -> str:
-    out = subprocess.run(
-        ["bash", str(ROOT / "hack" / "kubeconfig.sh")], check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip().splitlines()[-1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, float]:

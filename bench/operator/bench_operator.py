@@ -29,23 +29,13 @@ from kubernetes import client, config
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "operator"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_common import kubeconfig_path, percentile  # noqa: E402
 from op_support import OperatorProcess, bare_job_settings, create_merge, sleeper  # noqa: E402
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION  # noqa: E402
 from videomerge_operator.job_manifest import build_job  # noqa: E402
-
-
-def kubeconfig_path() -> str:
-    out = subprocess.run(
-        ["bash", str(ROOT / "hack" / "kubeconfig.sh")], check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip().splitlines()[-1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Watcher:
