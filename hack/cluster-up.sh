@@ -22,7 +22,7 @@ start() { # start NAME CMD...: runs CMD in the background with its own session, 
   local name="$1"; shift
   pid_alive "$LOCAL_RUN/$name.pid" && return 0
   log "starting $name"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  detach "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$LOCAL_RUN/$name.pid"
 }
 

@@ -12,7 +12,7 @@ mkdir -p "$LOCAL_STATE" "$LOCAL_RUN"
 pidfile="$LOCAL_RUN/dockerd.pid"
 if ! pid_alive "$pidfile"; then
   log "starting dockerd (log: $LOCAL_STATE/dockerd.log)"
-  setsid dockerd --iptables=false --ip-masq=false --bridge=none --storage-driver=overlay2 \
+  detach dockerd --iptables=false --ip-masq=false --bridge=none --storage-driver=overlay2 \
     --pidfile "$LOCAL_RUN/dockerd.real.pid" >"$LOCAL_STATE/dockerd.log" 2>&1 < /dev/null &
   echo $! >"$pidfile"
 fi
