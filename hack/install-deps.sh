@@ -3,3 +3,5 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 command -v ffprobe >/dev/null && command -v ffmpeg >/dev/null || apt_install ffmpeg
+# The CLI's tests drive it in a real terminal (tmux).
+command -v tmux >/dev/null || apt_install tmux

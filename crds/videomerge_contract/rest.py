@@ -1,5 +1,6 @@
 """The REST contract of the seed documents and its mapping to and from the VideoMerge resource."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -100,6 +101,11 @@ class MergeFailure(BaseModel):
     clip_url: str | None = None
 
 
+def _utc_text(moment: datetime | None) -> str | None:
+    """RFC 3339 with ``Z``, as Kubernetes writes ``creationTimestamp`` (so both times read alike)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
 def status_response(
     name: str, raw_status: dict[str, Any] | None, created_at: str | None = None
 ) -> MergeStatusResponse:
@@ -118,7 +124,7 @@ def status_response(
         queue_position=status.queue_position if status.phase == Phase.QUEUED else None,
         attempts=status.attempts,
         created_at=created_at,
-        completed_at=status.completion_time.isoformat() if status.completion_time else None,
+        completed_at=_utc_text(status.completion_time),
     )
 
 

@@ -1,0 +1,3 @@
+from videomerge_cli.main import main
+
+main()

@@ -1,0 +1,41 @@
+"""The operations every way into VideoMerge offers the CLI."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from videomerge_cli.model import MergeOutcome, MergeState
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    video_urls: list[str]
+    quality: str | None = None
+    aspect_ratio: str | None = None
+    fit: str | None = None
+
+
+class Backend(Protocol):
+    """Where merges live: the REST API (``--api``) or the cluster itself (``--kube``)."""
+
+    where: str  # for messages: the API's URL or the cluster's namespace
+
+    def create(self, options: MergeOptions) -> MergeState: ...
+
+    def status(self, task_id: str) -> MergeState: ...
+
+    def result(self, task_id: str) -> MergeOutcome | None:
+        """The outcome of a finished merge; None while it runs."""
+        ...
+
+    def list(self, status: str | None, limit: int) -> list[MergeState]: ...
+
+    def cancel(self, task_id: str) -> str:
+        """Cancels (deletes) the merge; returns what the service said."""
+        ...
+
+    def follow(self, task_id: str) -> Iterator[MergeState]:
+        """Each new state of the merge until it is finished (the last one yielded is terminal)."""
+        ...
+
+    def close(self) -> None: ...

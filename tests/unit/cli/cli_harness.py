@@ -1,0 +1,47 @@
+"""A real API server for the CLI's tests: uvicorn in a thread over the in-memory store."""
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import uvicorn
+
+from videomerge_api.app import create_app
+from videomerge_api.settings import ApiSettings
+from videomerge_api.store_memory import MemoryMergeStore
+
+
+class ApiServer:
+    """uvicorn in a thread on a free loopback port; the test plays operator and worker on ``store``."""
+
+    def __init__(self, store: MemoryMergeStore, **settings: object) -> None:
+        self.store = store
+        app = create_app(ApiSettings(**settings), store)  # type: ignore[arg-type]
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> "ApiServer":
+        self._thread.start()
+        eventually(lambda: self._server.started, 20)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(15)
+        self._socket.close()
+
+
+def eventually(check: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
