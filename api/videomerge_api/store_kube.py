@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import urllib3
-from kubernetes import client, config
-from kubernetes.config.config_exception import ConfigException
+from kubernetes import client
 
 from videomerge_api.settings import ApiSettings
 from videomerge_api.store import (
@@ -22,6 +21,7 @@ from videomerge_api.store import (
     WatchExpiredError,
     parse_watch_line,
 )
+from videomerge_contract import kube_client
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
 
 log = logging.getLogger(__name__)
@@ -30,15 +30,8 @@ _UNREACHABLE = "the Kubernetes API server cannot be reached"
 
 
 def client_configuration(settings: ApiSettings) -> client.Configuration:
-    """Kubeconfig when set, else in-cluster, else the default kubeconfig."""
-    cfg = client.Configuration()
-    if settings.kubeconfig is not None:
-        config.load_kube_config(config_file=str(settings.kubeconfig), client_configuration=cfg)  # type: ignore[no-untyped-call]
-    else:
-        try:
-            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-        except ConfigException:
-            config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    """The contract's one client set-up: the kubeconfig when set, else in-cluster, else the default one."""
+    cfg = cast(client.Configuration, kube_client.load_configuration(settings.kubeconfig))
     cfg.connection_pool_maxsize = settings.kube_pool_size
     cfg.retries = 1  # a refused connection answers 503 at once instead of after urllib3's 3 retries
     return cfg

@@ -202,7 +202,7 @@ def burst(
         jobs_path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
         merges_path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
         with (
-            Watcher(api, jobs_path, lambda j: j["metadata"]["name"].removeprefix("vm-")) as jobs,
+            Watcher(api, jobs_path, lambda j: j["metadata"]["name"]) as jobs,
             Watcher(api, merges_path, lambda m: m["metadata"]["name"]) as merges,
         ):
             deadline = time.monotonic() + 60
@@ -278,7 +278,7 @@ def startup_ratio(kubeconfig: str, api: client.ApiClient, pairs: int, workdir: P
         create_merge(custom, namespace, "warm-up")
         with Watcher(api, f"/api/v1/namespaces/{namespace}/pods", job_name, running) as pods:
             deadline = time.monotonic() + 90
-            while "vm-warm-up" not in pods.first and time.monotonic() < deadline:
+            while "warm-up" not in pods.first and time.monotonic() < deadline:
                 time.sleep(0.05)
             through_operator: list[float] = []
             direct: list[float] = []
@@ -287,7 +287,7 @@ def startup_ratio(kubeconfig: str, api: client.ApiClient, pairs: int, workdir: P
                 name = f"m{i:03d}"
                 t0 = time.monotonic()
                 create_merge(custom, namespace, name)
-                through_operator.append(wait_for(pods.first, f"vm-{name}") - t0)
+                through_operator.append(wait_for(pods.first, name) - t0)
 
             def via_job(i: int) -> None:
                 manifest = build_job(f"j{i:03d}", namespace, "unused", settings)

@@ -30,6 +30,8 @@ CONTROL_IMAGE: Final = "videomerge/control"  # the operator and the API: one ima
 
 # Condition types the operator maintains in status.conditions.
 CONDITION_JOB_CREATED: Final = "JobCreated"
+# True once the worker reported Processing; False with a reason while its pod cannot be created or start.
+CONDITION_WORKER_STARTED: Final = "WorkerStarted"
 CONDITION_COMPLETE: Final = "Complete"
 CONDITION_FAILED: Final = "Failed"
 

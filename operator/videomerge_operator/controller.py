@@ -19,7 +19,7 @@ from videomerge_contract.phases import is_terminal
 from videomerge_operator.cache import Cache
 from videomerge_operator.metrics import OperatorMetrics
 from videomerge_operator.queue import plan_queue
-from videomerge_operator.reconcile import KubeOps, Reconciler, phase_counts
+from videomerge_operator.reconcile import BlockedError, KubeOps, Reconciler, phase_counts
 from videomerge_operator.settings import OperatorSettings
 from videomerge_operator.transitions import StatusChange, queued
 from videomerge_operator.views import Key, MergeView
@@ -194,13 +194,18 @@ class Controller:
                 self._not_before.pop(key, None)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
             self.metrics.reconcile_errors.labels(operation=operation).inc()
             failures = 1
             if key is not None:
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
             delay = min(MAX_BACKOFF, 0.5 * 2**failures)
-            log.exception("%s failed; retrying in %.1fs", operation, delay, extra={"merge": _label(key)})
+            if isinstance(error, BlockedError):  # expected, and already told on the merge
+                log.warning(
+                    "%s blocked: %s; retrying in %.1fs", operation, error, delay, extra={"merge": _label(key)}
+                )
+            else:
+                log.exception("%s failed; retrying in %.1fs", operation, delay, extra={"merge": _label(key)})
             if key is not None:
                 self._not_before[key] = time.monotonic() + delay
                 self.recheck_later(key, delay)

@@ -14,6 +14,7 @@ WORKER_UID: Final = 10001
 def build_job(name: str, namespace: str, uid: str, settings: OperatorSettings) -> dict[str, Any]:
     """The Job manifest for the VideoMerge ``namespace/name`` (uid ``uid``): same inputs, same manifest."""
     labels = worker_labels(name, settings.instance)
+    pod_labels = {**settings.worker_pod_labels, **labels}  # ours win: the operator selects by them
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "serviceAccountName": settings.worker_service_account,
@@ -31,6 +32,10 @@ def build_job(name: str, namespace: str, uid: str, settings: OperatorSettings) -
     if settings.host_network:
         pod_spec["hostNetwork"] = True
         pod_spec["dnsPolicy"] = "ClusterFirstWithHostNet"
+    pod_spec |= _scheduling(settings)
+    pod_meta: dict[str, Any] = {"labels": pod_labels}
+    if settings.worker_pod_annotations:
+        pod_meta["annotations"] = dict(settings.worker_pod_annotations)
     job_spec: dict[str, Any] = {
         "backoffLimit": settings.backoff_limit,
         "activeDeadlineSeconds": settings.active_deadline_seconds,
@@ -49,7 +54,7 @@ def build_job(name: str, namespace: str, uid: str, settings: OperatorSettings) -
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
             ]
         },
-        "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+        "template": {"metadata": pod_meta, "spec": pod_spec},
     }
     if settings.ttl_seconds_after_finished is not None:
         job_spec["ttlSecondsAfterFinished"] = settings.ttl_seconds_after_finished
@@ -73,6 +78,22 @@ def build_job(name: str, namespace: str, uid: str, settings: OperatorSettings) -
         },
         "spec": job_spec,
     }
+
+
+def _scheduling(settings: OperatorSettings) -> dict[str, Any]:
+    """Where worker pods may run and how they pull, each field only when set (the chart's worker.*)."""
+    fields: dict[str, Any] = {}
+    if settings.worker_image_pull_secrets:
+        fields["imagePullSecrets"] = [{"name": n} for n in settings.worker_image_pull_secrets]
+    if settings.worker_node_selector:
+        fields["nodeSelector"] = dict(settings.worker_node_selector)
+    if settings.worker_tolerations:
+        fields["tolerations"] = [dict(t) for t in settings.worker_tolerations]
+    if settings.worker_affinity:
+        fields["affinity"] = dict(settings.worker_affinity)
+    if settings.worker_priority_class_name:
+        fields["priorityClassName"] = settings.worker_priority_class_name
+    return fields
 
 
 def _container(name: str, namespace: str, settings: OperatorSettings) -> dict[str, Any]:
@@ -134,8 +155,15 @@ def worker_environment(name: str, namespace: str, settings: OperatorSettings) ->
     # extra_env comes last and wins: the local cluster points in-cluster clients at 127.0.0.1:6443 with it.
     overridden = set(settings.extra_env)
     env = [e for e in env if e["name"] not in overridden]
-    env.extend({"name": k, "value": str(v)} for k, v in settings.extra_env.items())
+    env.extend(_env_var(k, v) for k, v in settings.extra_env.items())
     return env
+
+
+def _env_var(name: str, value: str | dict[str, Any]) -> dict[str, Any]:
+    """``{"valueFrom": {...}}`` is an EnvVar source (a Secret or field reference); anything else a value."""
+    if isinstance(value, dict):
+        return {"name": name, **value}
+    return {"name": name, "value": str(value)}
 
 
 def _optional(value: int | None) -> str | None:

@@ -6,20 +6,22 @@ dicts are cheaper to build and parse than models when hundreds of merges arrive 
 
 import asyncio
 import json
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import quote
 
-from kubernetes import client, config
+from kubernetes import client
 
+from videomerge_contract import kube_client
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
 from videomerge_operator.executor import PriorityExecutor
 
 T = TypeVar("T")
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
+APPLY_PATCH: Final = "application/apply-patch+yaml"  # a JSON body is YAML too
+FIELD_MANAGER: Final = "videomerge-operator"
 REQUEST_TIMEOUT: Final = 30.0
 Priority = int
 LEASE: Final = -1  # its own thread, see KubeApi
@@ -60,14 +62,10 @@ def connection_pool_size(concurrency: int) -> int:
 
 
 def load_api_client(kubeconfig: str | None, pool_size: int) -> client.ApiClient:
-    """In-cluster credentials when running in a pod, else the kubeconfig (setting, $KUBECONFIG, ~/.kube)."""
-    configuration = client.Configuration()
-    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-        config.load_incluster_config(client_configuration=configuration)
-    else:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    configuration.connection_pool_maxsize = pool_size
-    return client.ApiClient(configuration)
+    """The contract's one client set-up (in-cluster, else the kubeconfig), one connection per thread."""
+    return cast(
+        client.ApiClient, kube_client.api_client(kubeconfig, pool_size=pool_size, timeout=REQUEST_TIMEOUT)
+    )
 
 
 def merge_path(namespace: str, name: str = "", sub: str = "") -> str:
@@ -189,7 +187,24 @@ class KubeApi:
             if not error.not_found and not error.conflict:
                 raise
 
+    # Anything the operator fully owns (worker_access): server-side apply creates or updates it.
+    async def apply(self, path: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        query = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        return await self.request("PATCH", path, manifest, APPLY_PATCH, query, priority=URGENT)
+
     # Events
+    async def failed_create_message(self, namespace: str, job_uid: str) -> str | None:
+        """The newest FailedCreate Event of a Job (the Job controller's reason it has no pod), if any."""
+        selector = f"involvedObject.uid={job_uid},reason=FailedCreate"
+        found = await self.request(
+            "GET", f"/api/v1/namespaces/{quote(namespace)}/events", query={"fieldSelector": selector}
+        )
+        items = found.get("items") or []
+        if not items:
+            return None
+        newest = max(items, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+        return str(newest.get("message") or "FailedCreate")
+
     async def create_event(self, namespace: str, event: dict[str, Any]) -> None:
         await self.request(
             "POST", f"/api/v1/namespaces/{quote(namespace)}/events", event, priority=BACKGROUND

@@ -14,7 +14,6 @@ from videomerge_contract.resource import (
     LABEL_PART_OF,
 )
 
-JOB_PREFIX: Final = "vm-"
 MAX_NAME: Final = 63  # a Job's name ends up in its pods' job-name label: a DNS-1123 label
 HASH_LENGTH: Final = 8
 MANAGER: Final = "videomerge-operator"
@@ -27,17 +26,17 @@ _NOT_LABEL_CHARS = re.compile(r"[^a-z0-9-]")
 
 
 def job_name_for(merge_name: str) -> str:
-    """The one Job name of a VideoMerge: ``vm-<name>``, a valid DNS-1123 label, stable across restarts.
+    """The one Job name of a VideoMerge: the merge's own name, so ``vm-3f2a…`` runs as Job ``vm-3f2a…`` and
+    pods ``vm-3f2a…-xxxxx``. Stable across restarts; only VideoMerges own Jobs of these names.
 
-    VideoMerge names are DNS subdomains (up to 253 characters, dots allowed). When the plain form is not a
-    valid label, it is shortened and suffixed with a hash of the full name, so two names never share a Job.
+    VideoMerge names are DNS subdomains (up to 253 characters, dots allowed). When the name is not a valid
+    DNS-1123 label, it is shortened and suffixed with a hash of the full name, so two names never share a Job.
     """
-    plain = JOB_PREFIX + merge_name
-    if len(plain) <= MAX_NAME and not _NOT_LABEL_CHARS.search(plain) and plain[-1].isalnum():
-        return plain
+    if len(merge_name) <= MAX_NAME and not _NOT_LABEL_CHARS.search(merge_name) and merge_name[-1].isalnum():
+        return merge_name
     digest = hashlib.sha256(merge_name.encode()).hexdigest()[:HASH_LENGTH]
-    stem = _NOT_LABEL_CHARS.sub("-", plain.lower())[: MAX_NAME - HASH_LENGTH - 1].rstrip("-")
-    return f"{stem}-{digest}"
+    stem = _NOT_LABEL_CHARS.sub("-", merge_name.lower())[: MAX_NAME - HASH_LENGTH - 1].strip("-")
+    return f"{stem}-{digest}" if stem and stem[0].isalnum() else f"vm-{digest}"
 
 
 def merge_label_value(merge_name: str) -> str:

@@ -32,6 +32,9 @@ class JobOutcome:
     reason: ErrorReason | None = None
     message: str = ""  # why it failed; while Running, why the previous attempt failed (if one did)
     recheck_at: datetime | None = None  # when a waiting pod's grace period ends
+    # While Running: the current pod waits for something that may never come (e.g. a missing Secret).
+    waiting_reason: str | None = None
+    waiting_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,13 @@ def _running_or_stuck(pods: list[PodView], attempts: int, now: datetime, graces:
         grace = graces.image_pull if reason in IMAGE_PULL else graces.container_config
         since = current.created or now
         if now - since < grace:
-            return JobOutcome(OutcomeKind.RUNNING, attempts, recheck_at=since + grace)
+            return JobOutcome(
+                OutcomeKind.RUNNING,
+                attempts,
+                recheck_at=since + grace,
+                waiting_reason=reason,
+                waiting_message=f"The worker pod {current.name} is waiting ({reason}): {detail}",
+            )
         if reason in IMAGE_PULL:
             return JobOutcome(
                 OutcomeKind.STUCK,

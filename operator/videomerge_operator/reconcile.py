@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from videomerge_contract.enums import ErrorReason, Phase
+from videomerge_contract.ownership import Writer, check_status_patch
 from videomerge_contract.phases import is_terminal
 from videomerge_contract.resource import KIND
 from videomerge_operator.cache import Cache
@@ -28,15 +29,27 @@ from videomerge_operator.transitions import (
     StatusChange,
     acknowledge_terminal,
     attempts_seen,
+    blocked,
+    chain,
     failed,
     job_created,
+    worker_blocked,
+    worker_started,
 )
 from videomerge_operator.views import JobView, Key, MergeView, job_view, merge_view, owned_by_merge
+from videomerge_operator.worker_access import NamespacePreparer
 
 log = logging.getLogger("videomerge_operator.reconcile")
 PATCH_ATTEMPTS: Final = 6
 # A Job this replica just created may not be in the watch cache yet: not "lost" within this window.
 CACHE_LAG_SECONDS: Final = 30.0
+# A Job without any pod this long after its creation: ask its Events why (quota, a missing ServiceAccount).
+NO_POD_SECONDS: Final = 3.0
+NO_POD_RECHECK_SECONDS: Final = 5.0
+
+
+class BlockedError(Exception):
+    """The merge cannot start yet; its status and an Event say why. The controller retries with backoff."""
 
 
 class KubeOps(Protocol):
@@ -49,6 +62,8 @@ class KubeOps(Protocol):
     async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None: ...
     async def delete_job(self, namespace: str, name: str, uid: str | None) -> None: ...
     async def create_event(self, namespace: str, event: dict[str, Any]) -> None: ...
+    async def apply(self, path: str, manifest: dict[str, Any]) -> dict[str, Any]: ...
+    async def failed_create_message(self, namespace: str, job_uid: str) -> str | None: ...
 
 
 class Reconciler:
@@ -69,6 +84,7 @@ class Reconciler:
         self.post_events = post_events
         self.recheck = recheck  # (key, seconds): look at this merge again later
         self.clock = clock
+        self.preparer = NamespacePreparer(settings, kube)
         self.graces = Graces(
             image_pull=timedelta(seconds=settings.image_pull_grace_seconds),
             container_config=timedelta(seconds=settings.container_config_grace_seconds),
@@ -80,7 +96,7 @@ class Reconciler:
 
     # Reading the cache
     def job_of(self, merge: MergeView) -> JobView | None:
-        jobs = self.cache.job(merge.namespace, job_name_for(merge.name))
+        jobs = self.cache.job(merge.namespace, merge.status.job_name or job_name_for(merge.name))
         return next((j for j in jobs if owned_by_merge(j, merge)), None)
 
     def merge(self, key: Key) -> MergeView | None:
@@ -118,6 +134,7 @@ class Reconciler:
             change = decide(merge)
             if not change.patch:
                 return change
+            check_status_patch(Writer.OPERATOR, change.patch)
             try:
                 result = await self.kube.patch_merge_status(
                     merge.namespace, merge.name, change.patch, merge.resource_version
@@ -147,12 +164,23 @@ class Reconciler:
         name = job_name_for(merge.name)
         manifest = build_job(merge.name, merge.namespace, merge.uid, self.settings)
         try:
+            await self.preparer.ensure(merge.namespace)
+        except ApiError as error:
+            message = (
+                f"The worker's ServiceAccount, Role and S3 Secret could not be applied in namespace "
+                f"{merge.namespace}: {error.message}"
+            )
+            await self._block(key, "NamespaceNotPrepared", message)
+        try:
             await self.kube.create_job(merge.namespace, manifest)
         except ApiError as error:
             if error.status in (400, 422):  # the manifest itself is refused: retrying cannot help
                 message = f"The worker Job could not be created: {error.message}"
                 await self._finish(key, lambda m: failed(m, ErrorReason.JOB_FAILED, message, self.clock()))
                 return
+            if error.status == 403:  # RBAC, a ResourceQuota on Jobs, an admission policy: may change
+                reason = "QuotaExceeded" if "exceeded quota" in error.message else "JobForbidden"
+                await self._block(key, reason, f"The worker Job could not be created: {error.message}")
             if not error.conflict:
                 raise
             if not await self._adopt_existing(merge, name):
@@ -165,6 +193,10 @@ class Reconciler:
             log.info("created job", extra={"merge": f"{key[0]}/{key[1]}", "job": name})
         self.created[key] = time.monotonic()
         await self.apply(key, lambda m: job_created(m, name, self.clock()))
+
+    async def _block(self, key: Key, reason: str, message: str) -> None:
+        await self.apply(key, lambda m: blocked(m, reason, message, self.clock()))
+        raise BlockedError(f"{reason}: {message}")
 
     async def _adopt_existing(self, merge: MergeView, name: str) -> bool:
         """A Job with our name exists: ours (a retry, a restart) is fine; anything else is handled."""
@@ -215,13 +247,17 @@ class Reconciler:
             self.recheck(merge.key, max(0.5, (outcome.recheck_at - self.clock()).total_seconds()))
         max_attempts = self.settings.backoff_limit + 1
         if outcome.kind == OutcomeKind.RUNNING:
+            waiting = await self._why_waiting(merge, job, outcome)
 
             def progress(m: MergeView) -> StatusChange:
-                recorded, counted = (
-                    job_created(m, job.name, self.clock()),
-                    attempts_seen(m, outcome.attempts, max_attempts, outcome.message),
+                now = self.clock()
+                return chain(
+                    m,
+                    lambda v: job_created(v, job.name, now),
+                    lambda v: attempts_seen(v, outcome.attempts, max_attempts, outcome.message),
+                    lambda v: worker_started(v, now),
+                    lambda v: worker_blocked(v, *waiting, now) if waiting else StatusChange(),
                 )
-                return StatusChange({**recorded.patch, **counted.patch}, recorded.events + counted.events)
 
             await self.apply(merge.key, progress)
             return
@@ -244,6 +280,28 @@ class Reconciler:
         )
         if outcome.kind == OutcomeKind.STUCK and change is not None:
             await self.kube.delete_job(merge.namespace, job.name, job.uid)
+
+    async def _why_waiting(
+        self, merge: MergeView, job: JobView, outcome: JobOutcome
+    ) -> tuple[str, str] | None:
+        """(reason, message) when the worker cannot start yet: its pod waits on something, or the Job has no
+        pod at all some seconds after its creation (the Job controller's FailedCreate Event says why)."""
+        if merge.phase == Phase.PROCESSING:
+            return None
+        if outcome.waiting_reason is not None:
+            return outcome.waiting_reason, outcome.waiting_message
+        if self.cache.pods(merge.namespace, job.name) or job.active or job.created is None:
+            return None
+        age = (self.clock() - job.created).total_seconds()
+        if age < NO_POD_SECONDS:
+            self.recheck(merge.key, NO_POD_SECONDS - age + 0.1)
+            return None
+        self.recheck(merge.key, NO_POD_RECHECK_SECONDS)
+        message = await self.kube.failed_create_message(merge.namespace, job.uid)
+        if message is None:
+            return None
+        reason = "QuotaExceeded" if "exceeded quota" in message else "PodCreationFailed"
+        return reason, f"The worker pod of Job {job.name} cannot be created: {message}"
 
     async def _finish(
         self, key: Key, decide: Callable[[MergeView], StatusChange], fresh: bool = False

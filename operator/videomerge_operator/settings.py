@@ -6,7 +6,7 @@ import socket
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from videomerge_contract.resource import WORKER_IMAGE
@@ -23,6 +23,10 @@ class OperatorSettings(BaseSettings):
 
     # Where to act.
     namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    own_namespace: str | None = Field(default_factory=lambda: os.environ.get("POD_NAMESPACE"))
+    # Before its first Job in a namespace (other than its own), apply the worker's ServiceAccount, Role,
+    # RoleBinding and S3 credentials Secret there (worker_access.py).
+    prepare_namespaces: bool = False
 
     # The worker Job.
     worker_image: str = f"{WORKER_IMAGE}:dev"
@@ -39,7 +43,15 @@ class OperatorSettings(BaseSettings):
     active_deadline_seconds: int = Field(default=3600, ge=1)
     ttl_seconds_after_finished: int | None = Field(default=3600, ge=0)
     host_network: bool = False
-    extra_env: dict[str, str] = Field(default_factory=dict)
+    # A value, or an EnvVar source such as {"valueFrom": {"secretKeyRef": {...}}}.
+    extra_env: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
+    worker_image_pull_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    worker_node_selector: dict[str, str] = Field(default_factory=dict)
+    worker_tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    worker_affinity: dict[str, Any] = Field(default_factory=dict)
+    worker_priority_class_name: str | None = None
+    worker_pod_labels: dict[str, str] = Field(default_factory=dict)
+    worker_pod_annotations: dict[str, str] = Field(default_factory=dict)
     instance: str = "videomerge"
 
     # What the worker is told (videomerge_contract.worker_env).
@@ -51,6 +63,10 @@ class OperatorSettings(BaseSettings):
     s3_secret_name: str | None = "videomerge-s3"
     s3_access_key_key: str = "accessKey"
     s3_secret_key_key: str = "secretKey"
+    # The credentials themselves (the chart fills them from the Secret by secretKeyRef, so the operator never
+    # reads a Secret): copied into prepared namespaces, and used by the delete_s3_objects finalizer.
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
     presign_expiry_seconds: int | None = Field(default=None, ge=1)
     public_base_url: str | None = None
     allow_private_urls: bool = False
@@ -85,7 +101,7 @@ class OperatorSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     kubeconfig: str | None = None
 
-    @field_validator("namespaces", "worker_args", mode="before")
+    @field_validator("namespaces", "worker_args", "worker_image_pull_secrets", mode="before")
     @classmethod
     def _list_from_env(cls, value: Any) -> Any:
         return _split_list(value)
@@ -107,6 +123,10 @@ class OperatorSettings(BaseSettings):
         "max_total_duration_seconds",
         "download_concurrency",
         "kubeconfig",
+        "own_namespace",
+        "worker_priority_class_name",
+        "s3_access_key_id",
+        "s3_secret_access_key",
         mode="before",
     )
     @classmethod

@@ -5,14 +5,20 @@ merge patch for the status subresource; ``None`` deletes a field) plus the Event
 means there is nothing to write. A terminal phase is never changed here ("terminal wins").
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
 from videomerge_contract.enums import ErrorReason, Phase, Stage
-from videomerge_contract.models import Condition, MergeError, set_condition
+from videomerge_contract.models import Condition, MergeError, VideoMergeStatus, set_condition
 from videomerge_contract.phases import can_transition, is_terminal
-from videomerge_contract.resource import CONDITION_COMPLETE, CONDITION_FAILED, CONDITION_JOB_CREATED
+from videomerge_contract.resource import (
+    CONDITION_COMPLETE,
+    CONDITION_FAILED,
+    CONDITION_JOB_CREATED,
+    CONDITION_WORKER_STARTED,
+)
 from videomerge_operator.views import MergeView
 
 NORMAL: Final = "Normal"
@@ -104,6 +110,48 @@ def job_created(merge: MergeView, job_name: str, now: datetime) -> StatusChange:
     return _finish(merge, patch, events)
 
 
+def blocked(merge: MergeView, reason: str, message: str, now: datetime) -> StatusChange:
+    """The operator cannot create the merge's Job (its namespace could not be prepared, quota, Forbidden):
+    a Pending merge with a False JobCreated condition and a Warning Event saying why. It keeps trying."""
+    if is_terminal(merge.phase) or merge.status.job_name:
+        return StatusChange()
+    s = merge.status
+    patch: dict[str, Any] = {}
+    if s.phase is None:
+        patch.update(phase=Phase.PENDING.value, progress=0)
+    if s.clips != merge.clips:
+        patch["clips"] = merge.clips
+    conditions = _conditions_patch(merge, CONDITION_JOB_CREATED, False, reason, message, now)
+    if conditions:
+        patch |= conditions
+        patch["message"] = message
+    events = (EventSpec(WARNING, reason, message),) if conditions else ()
+    return _finish(merge, patch, events)
+
+
+def worker_blocked(merge: MergeView, reason: str, message: str, now: datetime) -> StatusChange:
+    """The Job exists but its worker pod cannot be created or started yet (quota, a missing Secret or
+    ServiceAccount, an image pull): a False WorkerStarted condition and a Warning Event, once per cause."""
+    if is_terminal(merge.phase) or merge.phase == Phase.PROCESSING:
+        return StatusChange()
+    patch = _conditions_patch(merge, CONDITION_WORKER_STARTED, False, reason, message, now)
+    events = (EventSpec(WARNING, reason, message),) if patch else ()
+    return _finish(merge, patch, events)
+
+
+def worker_started(merge: MergeView, now: datetime) -> StatusChange:
+    """The worker reported it runs (phase Processing, or a terminal phase with a startTime): the
+    WorkerStarted condition and the "Processing" Event, once."""
+    s = merge.status
+    if s.phase != Phase.PROCESSING and not (is_terminal(s.phase) and s.start_time is not None):
+        return StatusChange()
+    message = f"The worker started{f' ({s.clips} clips)' if s.clips else ''}"
+    patch = _conditions_patch(merge, CONDITION_WORKER_STARTED, True, "WorkerStarted", message, now)
+    if not patch:
+        return StatusChange()
+    return _finish(merge, patch, (EventSpec(NORMAL, "Processing", message),))
+
+
 def attempts_seen(merge: MergeView, attempts: int, max_attempts: int, last_failure: str = "") -> StatusChange:
     """Counts the worker pods the Job has run; attempts only go up. A new attempt after a failure is told."""
     previous = merge.status.attempts or 0
@@ -148,6 +196,9 @@ def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None =
     s = merge.status
     if not is_terminal(s.phase):
         return StatusChange()
+    started = worker_started(merge, now)
+    if started.patch:  # the merge finished before the operator saw it Processing: tell both, in order
+        merge = with_status_patch(merge, {"conditions": started.patch["conditions"]})
     patch: dict[str, Any] = {}
     if s.phase == Phase.COMPLETED:
         message = _completion_message(merge)
@@ -161,7 +212,9 @@ def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None =
         event = EventSpec(WARNING, "Failed", f"{reason}: {message}")
         ending = (Phase.FAILED.value, reason)
     announced = bool(patch)
-    events = (event,) if announced else ()
+    if started.patch and not announced:
+        patch["conditions"] = started.patch["conditions"]
+    events = started.events + ((event,) if announced else ())
     if s.completion_time is None:
         patch["completionTime"] = _stamp(now)
     if s.queue_position is not None:
@@ -169,6 +222,28 @@ def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None =
     if attempts is not None and attempts > (s.attempts or 0):
         patch["attempts"] = attempts
     return _finish(merge, patch, events, ending if announced else None)
+
+
+def chain(merge: MergeView, *steps: Callable[[MergeView], StatusChange]) -> StatusChange:
+    """Several decisions as one patch: each step sees the merge as the previous steps left it."""
+    patch: dict[str, Any] = {}
+    events: tuple[EventSpec, ...] = ()
+    finished = None
+    for step in steps:
+        change = step(merge)
+        if change.patch:
+            patch |= change.patch
+            merge = with_status_patch(merge, change.patch)
+        events += change.events
+        finished = change.finished or finished
+    return StatusChange(patch, events, finished)
+
+
+def with_status_patch(merge: MergeView, patch: dict[str, Any]) -> MergeView:
+    """The merge as a JSON merge patch of its status would leave it (``None`` deletes a field)."""
+    status = merge.status.to_crd() | patch
+    status = {k: v for k, v in status.items() if v is not None}
+    return replace(merge, status=VideoMergeStatus.from_crd(status))
 
 
 def _completion_message(merge: MergeView) -> str:

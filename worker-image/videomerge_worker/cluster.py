@@ -142,13 +142,12 @@ class StatusWriter:
 
 
 def custom_objects_api() -> Any:
-    from kubernetes import client, config
+    """Through the contract's one client set-up: in-cluster, else the kubeconfig; every call with a timeout."""
+    from kubernetes import client
 
-    try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]  # outside a pod: $KUBECONFIG or ~/.kube/config
-    return client.CustomObjectsApi()
+    from videomerge_contract.kube_client import api_client
+
+    return client.CustomObjectsApi(api_client())
 
 
 def run_command(name: str, namespace: str, *, progress: ProgressSink | None = None, api: Any = None) -> int:

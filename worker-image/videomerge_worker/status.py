@@ -1,7 +1,7 @@
 """Status patches the worker writes (pure builders), as JSON merge patches of the status subresource.
 
-The worker writes phase, stage, progress, message, clips, startTime, completionTime, result and error.
-The operator owns conditions, attempts, jobName, queuePosition and Events: no patch here names them.
+Which fields the worker may write is declared in the contract (``videomerge_contract.ownership``) and
+checked on every patch built here; the operator owns conditions, attempts, jobName, queuePosition and Events.
 Every patch carries the resourceVersion the worker last saw, so the API server refuses it (409) when
 someone else wrote in between; the worker then re-reads, and a terminal phase found there wins.
 """
@@ -18,10 +18,7 @@ from videomerge_contract import (
     VideoMergeStatus,
 )
 from videomerge_contract.limits import Limits
-
-WORKER_FIELDS = frozenset(
-    {"phase", "stage", "progress", "message", "clips", "startTime", "completionTime", "result", "error"}
-)
+from videomerge_contract.ownership import Writer, check_status_patch
 
 
 def timestamp(moment: datetime) -> str:
@@ -31,7 +28,7 @@ def timestamp(moment: datetime) -> str:
 
 def _patch(status: dict[str, Any], resource_version: str | None) -> dict[str, Any]:
     VideoMergeStatus.from_crd(status)  # a patch that the CRD would reject is a bug here, not at the server
-    assert set(status) <= WORKER_FIELDS, set(status) - WORKER_FIELDS
+    check_status_patch(Writer.WORKER, status)
     patch: dict[str, Any] = {"status": status}
     if resource_version is not None:
         patch["metadata"] = {"resourceVersion": resource_version}

@@ -47,7 +47,7 @@ def test_kubectl_create_runs_a_job_and_the_status_tells_the_story(
         what="Complete condition",
     )
     status = merge["status"]
-    assert (status["clips"], status["jobName"], status["attempts"]) == (3, "vm-from-kubectl", 1)
+    assert (status["clips"], status["jobName"], status["attempts"]) == (3, "from-kubectl", 1)
     assert {c["type"]: c["status"] for c in status["conditions"]} == {
         "JobCreated": "True",
         "Complete": "True",
@@ -75,7 +75,7 @@ def test_kubectl_create_runs_a_job_and_the_status_tells_the_story(
         capture_output=True,
         text=True,
     ).stdout
-    assert "Created Job vm-from-kubectl" in described and "Merged 2 clips" in described
+    assert "Created Job from-kubectl" in described and "Merged 2 clips" in described
     assert operator.metric("videomerge_operator_jobs_created_total") == 1
 
 

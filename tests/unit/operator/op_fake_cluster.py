@@ -21,6 +21,9 @@ class FakeCluster:
         self.cache = MemoryCache()
         self.notify: Callable[[Key], None] = lambda key: None
         self.fail_next_create: ApiError | None = None
+        self.applied: list[str] = []  # paths, in order
+        self.fail_apply: ApiError | None = None  # every apply fails with it while set
+        self.failed_create: dict[str, str] = {}  # job uid -> the Job controller's FailedCreate message
         self.before_status_patch: Callable[[Key, dict[str, Any]], None] | None = None
         self.watch_jobs = True  # False: created Jobs do not reach the cache (a lagging watch)
         self.watch_status_writes = True  # False: the operator's status patches do not reach the cache
@@ -124,6 +127,21 @@ class FakeCluster:
 
     async def create_event(self, namespace: str, event: dict[str, Any]) -> None:
         self.events.append(event)
+
+    async def apply(self, path: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        if self.fail_apply is not None:
+            raise self.fail_apply
+        self.applied.append(path)
+        return manifest
+
+    async def failed_create_message(self, namespace: str, job_uid: str) -> str | None:
+        return self.failed_create.get(job_uid)
+
+    def events_of(self, name: str) -> list[tuple[str, str, str]]:
+        return [
+            (e["type"], e["reason"], e["message"]) for e in self.events if e["involvedObject"]["name"] == name
+        ]
 
     def event_reasons(self, name: str) -> list[str]:
         return [e["reason"] for e in self.events if e["involvedObject"]["name"] == name]

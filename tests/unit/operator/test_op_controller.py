@@ -11,6 +11,7 @@ from videomerge_operator import controller as controller_module
 from videomerge_operator.controller import Controller
 from videomerge_operator.kube import ApiError
 from videomerge_operator.metrics import OperatorMetrics
+from videomerge_operator.transitions import job_created
 
 NS = "ns"
 
@@ -40,10 +41,10 @@ async def test_limit_starts_the_oldest_and_queues_the_rest(cluster):
         add(cluster, name, seconds={"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}[name])
     controller = make(cluster, max_concurrent=2)
     await controller.settle()
-    assert cluster.jobs_created == [key("vm-a"), key("vm-b")]
+    assert cluster.jobs_created == [key("a"), key("b")]
     for name in "ab":
         status = cluster.status(key(name))
-        assert (status["phase"], status["jobName"], status["clips"]) == ("Pending", f"vm-{name}", 2)
+        assert (status["phase"], status["jobName"], status["clips"]) == ("Pending", name, 2)
     assert {n: cluster.status(key(n))["queuePosition"] for n in "cde"} == {"c": 1, "d": 2, "e": 3}
     assert all(cluster.phase(key(n)) == "Queued" for n in "cde")
     assert cluster.event_reasons("a") == ["JobCreated"]
@@ -54,10 +55,10 @@ async def test_limit_starts_the_oldest_and_queues_the_rest(cluster):
 async def test_slots_free_at_once_start_their_jobs_strictly_oldest_first(cluster):
     for i, name in enumerate("abc"):
         add(cluster, name, seconds=i)
-    cluster.create_delays = {"vm-a": 0.1}  # the oldest merge's round trip is the slow one
+    cluster.create_delays = {"a": 0.1}  # the oldest merge's round trip is the slow one
     controller = make(cluster, max_concurrent=2)
     await controller.settle()
-    assert cluster.jobs_created == [key("vm-a"), key("vm-b")]
+    assert cluster.jobs_created == [key("a"), key("b")]
 
 
 async def test_a_finished_merge_frees_its_slot_for_the_next_oldest(cluster):
@@ -70,11 +71,11 @@ async def test_a_finished_merge_frees_its_slot_for_the_next_oldest(cluster):
         phase="Completed",
         result={"mergedUrl": "u", "durationSeconds": 4, "processingTime": 1, "clipsMerged": 2},
     )
-    job = cluster.jobs[key("vm-a")]
+    job = cluster.jobs[key("a")]
     job["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
-    cluster.set_job(key("vm-a"), job)
+    cluster.set_job(key("a"), job)
     await controller.settle()
-    assert cluster.jobs_created == [key("vm-a"), key("vm-b")]
+    assert cluster.jobs_created == [key("a"), key("b")]
     assert cluster.phase(key("b")) == "Pending"
     assert cluster.status(key("c"))["queuePosition"] == 1
     a = cluster.status(key("a"))
@@ -86,22 +87,22 @@ async def test_a_finished_merge_frees_its_slot_for_the_next_oldest(cluster):
 async def test_a_restart_with_a_lagging_watch_makes_no_second_job(cluster):
     add(cluster, "a")
     await make(cluster).settle()
-    assert cluster.jobs_created == [key("vm-a")]
+    assert cluster.jobs_created == [key("a")]
     # A new operator whose cache has not seen the Job yet, and whose status write was lost.
     cluster.cache.job_views.clear()
     cluster.merges[key("a")]["status"] = {}
     cluster.watch_jobs = False
     cluster.add_merge(cluster.merges[key("a")])
     await make(cluster).settle()
-    assert cluster.jobs_created == [key("vm-a")]
-    assert cluster.status(key("a"))["jobName"] == "vm-a"
+    assert cluster.jobs_created == [key("a")]
+    assert cluster.status(key("a"))["jobName"] == "a"
 
 
 async def test_a_terminal_status_written_meanwhile_by_the_worker_wins(cluster):
     add(cluster, "a")
     controller = make(cluster)
     await controller.settle()
-    job = cluster.jobs[key("vm-a")]
+    job = cluster.jobs[key("a")]
     job["status"] = {
         "failed": 1,
         "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}],
@@ -115,7 +116,7 @@ async def test_a_terminal_status_written_meanwhile_by_the_worker_wins(cluster):
         )
 
     cluster.before_status_patch = worker_finishes_first
-    cluster.set_job(key("vm-a"), job)
+    cluster.set_job(key("a"), job)
     await controller.settle()
     status = cluster.status(key("a"))
     assert status["phase"] == "Completed"
@@ -127,7 +128,7 @@ async def test_a_failed_job_fails_the_merge_with_its_reason(cluster):
     add(cluster, "a")
     controller = make(cluster, backoff_limit=0)
     await controller.settle()
-    job = cluster.jobs[key("vm-a")]
+    job = cluster.jobs[key("a")]
     job["status"] = {
         "failed": 1,
         "conditions": [
@@ -139,7 +140,7 @@ async def test_a_failed_job_fails_the_merge_with_its_reason(cluster):
             }
         ],
     }
-    cluster.set_job(key("vm-a"), job)
+    cluster.set_job(key("a"), job)
     await controller.settle()
     status = cluster.status(key("a"))
     assert (status["phase"], status["error"]["reason"], status["attempts"]) == (
@@ -163,21 +164,21 @@ async def test_an_unusable_image_fails_the_merge_and_removes_the_job(cluster):
     add(cluster, "a")
     controller = make(cluster)
     await controller.settle()
-    job = cluster.jobs[key("vm-a")]
+    job = cluster.jobs[key("a")]
     job["status"] = {"active": 1}
     pod = pod_body(job, phase="Pending", waiting=("ErrImageNeverPull", 'image "nope:1" is not present'))
-    cluster.set_job(key("vm-a"), job, [pod])
+    cluster.set_job(key("a"), job, [pod])
     await controller.settle()
     assert cluster.status(key("a"))["error"]["reason"] == "ImageUnavailable"
-    assert key("vm-a") not in cluster.jobs
+    assert key("a") not in cluster.jobs
 
 
 async def test_someone_elses_job_with_our_name_is_not_adopted(cluster):
     add(cluster, "a")
     foreign = job_body(merge_body("other"), uid="foreign")
-    foreign["metadata"]["name"] = "vm-a"
+    foreign["metadata"]["name"] = "a"
     foreign["metadata"]["ownerReferences"] = []
-    cluster.jobs[key("vm-a")] = foreign
+    cluster.jobs[key("a")] = foreign
     await make(cluster).settle()
     status = cluster.status(key("a"))
     assert (status["phase"], status["error"]["reason"]) == ("Failed", "JobFailed")
@@ -202,7 +203,7 @@ async def test_transient_errors_are_retried_later_and_counted(cluster):
     assert controller.metrics.reconcile_errors.labels(operation="start")._value.get() == 1
     controller._not_before.clear()  # skip the backoff
     await controller.settle()
-    assert cluster.jobs_created == [key("vm-a")]
+    assert cluster.jobs_created == [key("a")]
 
 
 async def test_retention_deletes_only_old_finished_merges(cluster):
@@ -225,7 +226,7 @@ async def test_passes_during_job_creation_do_not_exceed_the_limit(cluster):
     add(cluster, "early", seconds=-10)
     controller.run_pass()
     await controller.settle()
-    assert cluster.jobs_created == [key("vm-m0"), key("vm-m1")]
+    assert cluster.jobs_created == [key("m0"), key("m1")]
     assert cluster.status(key("early"))["queuePosition"] == 1
 
 
@@ -236,7 +237,7 @@ async def test_the_operators_own_status_write_is_not_redone_while_the_watch_lags
     await controller.settle()
     controller.notify(key("a"))  # the Job's watch event, say, arriving first
     await controller.settle()
-    assert cluster.status(key("a"))["jobName"] == "vm-a"
+    assert cluster.status(key("a"))["jobName"] == "a"
     assert (cluster.status_patches, cluster.status_conflicts) == (1, 0)
     cluster.worker_writes(key("a"), phase="Processing", progress=10)  # the cache moves on: it is used again
     controller.notify(key("a"))
@@ -257,7 +258,7 @@ async def test_without_a_limit_a_new_merge_starts_without_reading_every_merge(cl
     add(cluster, "new", seconds=10)
     controller.run_pass()
     await asyncio.gather(*controller._tasks)
-    assert cluster.jobs_created[-1] == key("vm-new")
+    assert cluster.jobs_created[-1] == key("new")
     assert full_reads == []
 
 
@@ -270,4 +271,114 @@ async def test_with_a_limit_a_notified_merge_waits_for_the_plan_and_is_then_star
     await asyncio.gather(*controller._tasks)
     assert cluster.jobs_created == []
     await controller.settle()
-    assert cluster.jobs_created == [key("vm-a")]
+    assert cluster.jobs_created == [key("a")]
+
+
+async def test_a_namespace_that_cannot_be_prepared_says_why_and_is_retried(cluster):
+    cluster.fail_apply = ApiError(
+        403, "Forbidden", '{"message": "roles.rbac.authorization.k8s.io is forbidden"}'
+    )
+    add(cluster, "a")
+    controller = make(cluster, prepare_namespaces=True, own_namespace="home", max_concurrent=0)
+    await controller.settle()
+    status = cluster.status(key("a"))
+    (condition,) = [c for c in status["conditions"] if c["type"] == "JobCreated"]
+    assert (status["phase"], condition["status"], condition["reason"]) == (
+        "Pending",
+        "False",
+        "NamespaceNotPrepared",
+    )
+    assert "roles.rbac.authorization.k8s.io is forbidden" in condition["message"]
+    assert [e[:2] for e in cluster.events_of("a")] == [("Warning", "NamespaceNotPrepared")]
+    assert cluster.jobs_created == []
+    cluster.fail_apply = None
+    controller._not_before.clear()  # the backoff has passed
+    controller.notify(key("a"))
+    await controller.settle()
+    assert cluster.jobs_created == [key("a")]
+    assert len(cluster.applied) == 3
+    assert cluster.status(key("a"))["jobName"] == "a"
+
+
+async def test_a_job_refused_by_quota_says_so(cluster):
+    cluster.fail_next_create = ApiError(
+        403,
+        "Forbidden",
+        '{"message": "jobs.batch \\"a\\" is forbidden: exceeded quota: q, requested: count/jobs.batch=1"}',
+    )
+    add(cluster, "a")
+    controller = make(cluster)
+    await controller.settle()
+    (condition,) = [c for c in cluster.status(key("a"))["conditions"] if c["type"] == "JobCreated"]
+    assert (condition["status"], condition["reason"]) == ("False", "QuotaExceeded")
+    assert "exceeded quota" in condition["message"]
+    assert cluster.event_reasons("a") == ["QuotaExceeded"]
+
+
+async def test_a_job_without_pods_reports_the_job_controllers_reason(cluster):
+    add(cluster, "a")
+    controller = make(cluster)
+    await controller.settle()
+    job = cluster.jobs[key("a")]
+    job["metadata"]["creationTimestamp"] = "2020-01-01T00:00:00Z"  # long ago: no pod by now is news
+    cluster.failed_create[job["metadata"]["uid"]] = 'pods "a-x" is forbidden: exceeded quota: pods'
+    cluster.set_job(key("a"), job)
+    await controller.settle()
+    (condition,) = [c for c in cluster.status(key("a"))["conditions"] if c["type"] == "WorkerStarted"]
+    assert (condition["status"], condition["reason"]) == ("False", "QuotaExceeded")
+    assert cluster.event_reasons("a")[-1] == "QuotaExceeded"
+
+
+async def test_a_pod_waiting_for_a_missing_secret_is_told_at_once(cluster):
+    add(cluster, "a")
+    controller = make(cluster)
+    await controller.settle()
+    job = cluster.jobs[key("a")]
+    job["status"] = {"active": 1}
+    waiting = ("CreateContainerConfigError", 'secret "vm-s3" not found')
+    cluster.set_job(key("a"), job, [pod_body(job, phase="Pending", waiting=waiting, created=T0)])
+    controller.reconciler.clock = lambda: T0 + timedelta(seconds=2)
+    await controller.settle()
+    (condition,) = [c for c in cluster.status(key("a"))["conditions"] if c["type"] == "WorkerStarted"]
+    assert (condition["status"], condition["reason"]) == ("False", "CreateContainerConfigError")
+    assert 'secret "vm-s3" not found' in condition["message"]
+    assert cluster.phase(key("a")) == "Pending", "still within its grace period"
+
+
+async def test_processing_is_an_event_once_and_in_order(cluster):
+    add(cluster, "a")
+    controller = make(cluster)
+    await controller.settle()
+    job = cluster.jobs[key("a")]
+    job["status"] = {"active": 1}
+    cluster.set_job(key("a"), job, [pod_body(job)])
+    cluster.worker_writes(key("a"), phase="Processing", stage="downloading", progress=5, clips=2)
+    await controller.settle()
+    cluster.worker_writes(key("a"), progress=50)
+    await controller.settle()
+    assert cluster.event_reasons("a") == ["JobCreated", "Processing"]
+    (condition,) = [c for c in cluster.status(key("a"))["conditions"] if c["type"] == "WorkerStarted"]
+    assert condition["status"] == "True"
+
+
+async def test_a_merge_that_ended_unseen_still_gets_its_processing_event(cluster):
+    add(cluster, "a")
+    controller = make(cluster)
+    await controller.settle()
+    result = {"mergedUrl": "https://s3/x", "durationSeconds": 7.0, "processingTime": 1.0, "clipsMerged": 2}
+    cluster.worker_writes(
+        key("a"), phase="Completed", startTime="2026-01-01T12:00:01Z", result=result, clips=2, progress=100
+    )
+    await controller.settle()
+    assert cluster.event_reasons("a") == ["JobCreated", "Processing", "Completed"]
+
+
+async def test_the_operator_refuses_to_send_a_status_field_it_does_not_own(cluster, monkeypatch):
+    from videomerge_contract import ownership
+
+    monkeypatch.setitem(ownership.FIELDS, ownership.Writer.OPERATOR, frozenset({"phase"}))
+    add(cluster, "a")
+    reconciler = make(cluster).reconciler
+    with pytest.raises(ownership.StatusOwnershipError, match="jobName"):
+        await reconciler.apply(key("a"), lambda m: job_created(m, "a", T0))
+    assert cluster.status_patches == 0

@@ -15,7 +15,7 @@ def test_identity_owner_and_labels():
     job = build_job("m1", "team-a", "uid-1", settings(instance="rel"))
     meta = job["metadata"]
     assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job")
-    assert (meta["name"], meta["namespace"]) == ("vm-m1", "team-a")
+    assert (meta["name"], meta["namespace"]) == ("m1", "team-a")
     assert meta["ownerReferences"] == [
         {
             "apiVersion": "videomerge.io/v1alpha1",
@@ -179,3 +179,51 @@ def test_local_cluster_host_network_and_extra_env():
     assert names.count("VIDEOMERGE_S3_BUCKET") == 1, "extra_env replaces, never duplicates"
     assert env_of(job)["VIDEOMERGE_S3_BUCKET"]["value"] == "over"
     assert env_of(job)["KUBERNETES_SERVICE_HOST"]["value"] == "127.0.0.1"
+
+
+def test_worker_pods_get_their_own_scheduling_and_pull_secrets():
+    s = settings(
+        worker_image_pull_secrets=["regcred"],
+        worker_node_selector={"pool": "media"},
+        worker_tolerations=[{"key": "media", "operator": "Exists", "effect": "NoSchedule"}],
+        worker_affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+        worker_priority_class_name="batch-low",
+        worker_pod_labels={"team": "video", "app.kubernetes.io/component": "not-ours"},
+        worker_pod_annotations={"cost-center": "42"},
+    )
+    job = build_job("m1", "ns", "u", s)
+    template = job["spec"]["template"]
+    pod = template["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["nodeSelector"] == {"pool": "media"}
+    assert pod["tolerations"] == [{"key": "media", "operator": "Exists", "effect": "NoSchedule"}]
+    assert pod["affinity"] == {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}}
+    assert pod["priorityClassName"] == "batch-low"
+    assert template["metadata"]["labels"]["team"] == "video"
+    # The operator finds its pods by these labels: extra labels never replace them.
+    assert template["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"
+    assert template["metadata"]["annotations"] == {"cost-center": "42"}
+    plain = build_job("m1", "ns", "u", settings())["spec"]["template"]
+    for field in ("imagePullSecrets", "nodeSelector", "tolerations", "affinity", "priorityClassName"):
+        assert field not in plain["spec"], field
+    assert "annotations" not in plain["metadata"]
+
+
+def test_settings_read_scheduling_from_the_environment(monkeypatch):
+    monkeypatch.setenv("VIDEOMERGE_OPERATOR_WORKER_IMAGE_PULL_SECRETS", "a,b")
+    monkeypatch.setenv("VIDEOMERGE_OPERATOR_WORKER_TOLERATIONS", '[{"key": "k", "operator": "Exists"}]')
+    monkeypatch.setenv("VIDEOMERGE_OPERATOR_WORKER_NODE_SELECTOR", '{"pool": "media"}')
+    monkeypatch.setenv("VIDEOMERGE_OPERATOR_WORKER_PRIORITY_CLASS_NAME", "")
+    s = settings()
+    pod = build_job("m1", "ns", "u", s)["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "a"}, {"name": "b"}]
+    assert pod["tolerations"] == [{"key": "k", "operator": "Exists"}]
+    assert pod["nodeSelector"] == {"pool": "media"}
+    assert "priorityClassName" not in pod
+
+
+def test_extra_env_takes_value_sources():
+    source = {"valueFrom": {"secretKeyRef": {"name": "proxy", "key": "url"}}}
+    env = env_of(build_job("m1", "ns", "u", settings(extra_env={"HTTPS_PROXY": source, "A": "1"})))
+    assert env["HTTPS_PROXY"] == {"name": "HTTPS_PROXY", **source}
+    assert env["A"] == {"name": "A", "value": "1"}

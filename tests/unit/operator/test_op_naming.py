@@ -7,13 +7,24 @@ from videomerge_operator.naming import job_name_for, merge_label_value, worker_l
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def test_short_names_are_readable():
-    assert job_name_for("holiday-clips") == "vm-holiday-clips"
+def test_the_job_is_named_after_its_merge():
+    assert job_name_for("holiday-clips") == "holiday-clips"
+    # What the API creates: Job vm-3f2a…, pods vm-3f2a…-xxxxx (never vm-vm-…).
+    assert job_name_for("vm-3f2a9c1b7e5d40a8b6c2") == "vm-3f2a9c1b7e5d40a8b6c2"
 
 
 @pytest.mark.parametrize(
     "name",
-    ["a" * 60, "a" * 253, "x.y.z", "clip.2026.01.01", "a-" * 40 + "b", "ends-with-dot-segment." + "q" * 70],
+    [
+        "a" * 60,
+        "a" * 253,
+        ".a",
+        "-x.y",
+        "x.y.z",
+        "clip.2026.01.01",
+        "a-" * 40 + "b",
+        "ends-with-dot-segment." + "q" * 70,
+    ],
 )
 def test_every_job_name_is_a_dns_label_of_at_most_63(name):
     job = job_name_for(name)
