@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from videomerge_api.auth import TokenSet
 from videomerge_api.cache import MergeCache
@@ -24,6 +25,9 @@ DESCRIPTION = """Merges video clips, in order, into one MP4 in S3-compatible sto
 Start a merge with `POST /api/v1/merge` (or `POST /process`), poll its status, then fetch its result.
 Each merge is a `VideoMerge` resource in Kubernetes; its `task_id` is the resource's name.
 Send `Authorization: Bearer <token>` when the deployment configures tokens."""
+
+
+DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(settings: ApiSettings | None = None, store: MergeStore | None = None) -> FastAPI:
@@ -48,7 +52,16 @@ def create_app(settings: ApiSettings | None = None, store: MergeStore | None = N
             if syncer is not None:
                 syncer.stop()
 
-    app = FastAPI(title="VideoMerge API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc with Swagger UI and ReDoc served from the package (fastapi-offline), not a CDN:
+    # they work on a cluster without internet access.
+    app = FastAPIOffline(
+        title="VideoMerge API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        favicon_url=f"{DOCS_ASSETS}/favicon.png",
+    )
     app.state.settings, app.state.metrics = settings, metrics
     app.state.service = MergeService(store, cache, metrics)
     app.include_router(merge_router(settings.list_max_limit))

@@ -15,8 +15,10 @@ from videomerge_api.metrics import ApiMetrics
 access_log = logging.getLogger("videomerge_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
-# Routes Starlette serves itself carry no route object in the scope; named here to keep metric labels few.
-_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# The API's documentation is readable without a token (a browser cannot send one to open it); the schema
+# holds no data. Swagger UI's "Authorize" button then sends the token with the calls it makes.
+DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+DOC_ASSET_PREFIX = "/docs/assets/"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -34,6 +36,19 @@ async def send_json(
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+def _doc_route(path: str) -> str:
+    """Metric label of routes Starlette serves itself (no route object in the scope): few labels."""
+    if path in DOC_PATHS:
+        return path
+    return DOC_ASSET_PREFIX if path.startswith(DOC_ASSET_PREFIX) else "unmatched"
+
+
+def is_public(path: str) -> bool:
+    return (
+        path in PUBLIC_PATHS or path in DOC_PATHS or (path.startswith(DOC_ASSET_PREFIX) and ".." not in path)
+    )
 
 
 class RequestContextMiddleware:
@@ -66,9 +81,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or (
-                scope["path"] if scope["path"] in _DOC_PATHS else "unmatched"
-            )
+            route = getattr(scope.get("route"), "path", None) or (_doc_route(scope["path"]))
             method = scope["method"]
             self.metrics.observe_request(method, route, status, elapsed)
             access_log.info(
@@ -89,7 +102,7 @@ class AuthMiddleware:
         self.app, self.tokens = app, tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or not self.tokens.enabled:
+        if scope["type"] != "http" or is_public(scope["path"]) or not self.tokens.enabled:
             await self.app(scope, receive, send)
             return
         if self.tokens.accepts(_header(scope, b"authorization")):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_harness import ApiServer
+from support.api_server import ApiServer
 from support.terminal import CLI, Terminal
 
 from videomerge_api.store_memory import MemoryMergeStore

@@ -5,7 +5,7 @@ import os
 import subprocess
 
 import pytest
-from cli_harness import ApiServer
+from support.api_server import ApiServer
 from support.terminal import CLI
 
 from videomerge_api.store_memory import MemoryMergeStore

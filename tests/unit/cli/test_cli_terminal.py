@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_harness import eventually
+from support.api_server import eventually
 
 from videomerge_api.store_memory import MemoryMergeStore
 

@@ -1,9 +1,10 @@
-"""A real API server for the CLI's tests: uvicorn in a thread over the in-memory store."""
+"""Real HTTP servers for tests without a cluster: uvicorn in a thread, the API over the in-memory store."""
 
 import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Self
 
 import uvicorn
 
@@ -12,12 +13,10 @@ from videomerge_api.settings import ApiSettings
 from videomerge_api.store_memory import MemoryMergeStore
 
 
-class ApiServer:
-    """uvicorn in a thread on a free loopback port; the test plays operator and worker on ``store``."""
+class AppServer:
+    """An ASGI app under uvicorn in a thread, on a free loopback port."""
 
-    def __init__(self, store: MemoryMergeStore, **settings: object) -> None:
-        self.store = store
-        app = create_app(ApiSettings(**settings), store)  # type: ignore[arg-type]
+    def __init__(self, app: Any) -> None:
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
@@ -27,15 +26,23 @@ class ApiServer:
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> Self:
         self._thread.start()
-        eventually(lambda: self._server.started, 20)
+        eventually(lambda: self._server.started, 20, "uvicorn to start")
         return self
 
     def __exit__(self, *_: object) -> None:
         self._server.should_exit = True
         self._thread.join(15)
         self._socket.close()
+
+
+class ApiServer(AppServer):
+    """The VideoMerge API over the in-memory store; tests play operator and worker on ``store``."""
+
+    def __init__(self, store: MemoryMergeStore, **settings: Any) -> None:
+        self.store = store
+        super().__init__(create_app(ApiSettings(**settings), store))
 
 
 def eventually(check: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:

@@ -1,0 +1,43 @@
+"""Clients of the installation as a person uses them: the CLI in a real terminal, /docs in a real browser."""
+
+import os
+import re
+
+import pytest
+from support.browser import rendered_dom
+from support.media import probe, streams
+from support.merges import API_URL, CLIPS, clip_seconds
+from support.terminal import CLI, Terminal
+
+
+def test_cli_merge_wait_shows_progress_and_downloads_the_result(installation, clip_server, tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "TERM": "xterm-256color",
+        "HOME": str(tmp_path),
+        "VIDEOMERGE_URL": API_URL,
+    }
+    urls = [clip_server.url(name) for name in CLIPS]
+    term = Terminal([*CLI, "merge", *urls, "--quality", "low", "--wait", "-o", "merged.mp4"], env, tmp_path)
+    try:
+        screen = term.wait_for("started (3 clips)", timeout=60)
+        task_id = re.search(r"Merge (vm-[0-9a-f]+) started", screen).group(1)
+        assert term.exit_code(timeout=300) == 0, term.screen()
+        screen = term.screen()
+    finally:
+        term.close()
+    assert f"{task_id} completed: 3 clips" in screen
+    assert re.search(r"merged:\s+http://127\.0\.0\.1:9000/", screen)
+    assert "Saved merged.mp4" in screen and "Traceback" not in screen
+    (video,) = streams(tmp_path / "merged.mp4", "video")
+    assert video["height"] <= 480
+    assert abs(float(probe(tmp_path / "merged.mp4")["format"]["duration"]) - clip_seconds()) < 0.35
+    row = installation.kubectl("get", "videomerges", task_id, "--no-headers")
+    assert "Completed" in row
+
+
+@pytest.mark.parametrize("page", ["docs", "redoc"])
+def test_api_pages_render_without_internet(installation, page):
+    dom = rendered_dom(f"{API_URL}/{page}")
+    marker = 'data-path="/api/v1/merge/{task_id}/status"' if page == "docs" else 'id="operation/create_merge'
+    assert marker in dom, dom[-2000:]
