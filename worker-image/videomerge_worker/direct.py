@@ -10,7 +10,6 @@ merge goes the FFmpeg way; so does any clip whose server ignores byte ranges or 
 import io
 import logging
 import os
-import struct
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -21,9 +20,9 @@ from videomerge_contract import ErrorReason, Stage, Strategy
 from videomerge_worker.download import Downloader, RangesIgnoredError
 from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
 from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
-from videomerge_worker.isobmff import TOP_LEVEL_TYPES
+from videomerge_worker.isobmff import FRAGMENT_TYPES, TOP_LEVEL_TYPES, Box, walk
 from videomerge_worker.mp4concat import ClipSource, Layout, Piece, concat_layout
-from videomerge_worker.mp4index import UnsupportedLayoutError, read_moov
+from videomerge_worker.mp4index import PARSE_ERRORS, IndexBudget, UnsupportedLayoutError, read_moov
 from videomerge_worker.plan import OutputRequest, plan_merge
 from videomerge_worker.probe import ClipInfo, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
@@ -32,7 +31,8 @@ from videomerge_worker.settings import WorkerSettings
 log = logging.getLogger(__name__)
 HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 1024 * 1024
-MAX_INDEX_BYTES = 256 * 1024 * 1024
+# An index larger than this goes the FFmpeg way: it would be held in memory, and so would its tables.
+MAX_INDEX_BYTES = 24 * 1024 * 1024
 MAX_TOP_LEVEL_BOXES = 32
 
 
@@ -98,13 +98,15 @@ def assemble_copy_merge(
     not stream-copy wastes those bytes, and it stops them as soon as the probes say so."""
     if not settings.assemble_copy_merges:
         return None
+    budget = IndexBudget()
     with _Assembly(settings, backoff_seconds) as assembly:
         progress(Stage.DOWNLOADING, 0, f"reading the indexes of {len(urls)} clips")
         try:
             try:
                 heads = list(
                     assembly.pool.map(
-                        lambda job: _read_head(assembly.downloader, work_dir, *job), enumerate(urls)
+                        lambda job: _read_head(assembly.downloader, work_dir, budget, *job),
+                        enumerate(urls),
                     )
                 )
                 layout = concat_layout(heads[0].ftyp, [h.source for h in heads])
@@ -271,9 +273,16 @@ def _range(downloader: Downloader, index: int, url: str, start: int, length: int
     return buffer.getvalue()
 
 
-def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> _Head:
+def _read_head(downloader: Downloader, work_dir: Path, budget: IndexBudget, index: int, url: str) -> _Head:
     """The clip's top-level layout and index, by byte ranges, in a sparse local copy that has them at
-    their offsets (the probe adds the first media bytes)."""
+    their offsets (the probe adds the first media bytes). Bytes that do not parse decline the merge."""
+    try:
+        return _read_layout(downloader, work_dir, budget, index, url)
+    except (*PARSE_ERRORS, UnsupportedLayoutError) as why:
+        raise _DeclinedError(f"clip {index + 1}: {why}") from None
+
+
+def _read_layout(downloader: Downloader, work_dir: Path, budget: IndexBudget, index: int, url: str) -> _Head:
     head = _range(downloader, index, url, 0, HEAD_BYTES)
     size = downloader.total_sizes.get(url)
     if size is None:
@@ -286,6 +295,7 @@ def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> 
     def read(offset: int, length: int) -> bytes:
         """Bytes from the ranges already fetched, or a new range: exactly them, or, within the last
         TAIL_BYTES of the file, the whole tail (a box header there is usually the index's)."""
+        length = min(length, size - offset)
         for at, data in fetched:
             if at <= offset and offset + length <= at + len(data):
                 return data[offset - at : offset - at + length]
@@ -295,41 +305,33 @@ def _read_head(downloader: Downloader, work_dir: Path, index: int, url: str) -> 
         fetched.append((offset, data))
         return data[:length]
 
-    boxes: dict[bytes, tuple[int, int, int]] = {}  # type: (start, payload, end)
-    offset = 0
-    for _ in range(MAX_TOP_LEVEL_BOXES):
-        if offset >= size:
-            break
-        header = read(offset, min(16, size - offset))
-        box_size, box_type = struct.unpack_from(">I4s", header)
-        payload = offset + 8
-        if box_size == 1:
-            (box_size,) = struct.unpack_from(">Q", header, 8)
-            payload = offset + 16
-        elif box_size == 0:
-            box_size = size - offset
-        if box_type not in TOP_LEVEL_TYPES or box_size < payload - offset or offset + box_size > size:
-            raise _DeclinedError(f"clip {index + 1} is not a plain MP4/MOV")
-        if (box_type in boxes and box_type in (b"moov", b"mdat", b"ftyp")) or box_type in (b"moof", b"sidx"):
+    boxes: dict[bytes, Box] = {}
+    for found in walk(read, 0, size, max_boxes=MAX_TOP_LEVEL_BOXES, known=TOP_LEVEL_TYPES):
+        if found.end > size:
+            raise _DeclinedError(f"clip {index + 1} is truncated")
+        if (
+            found.type in boxes and found.type in (b"moov", b"mdat", b"ftyp")
+        ) or found.type in FRAGMENT_TYPES:
             raise _DeclinedError(f"clip {index + 1} has a layout the assembler does not join")
-        boxes.setdefault(box_type, (offset, payload, offset + box_size))
-        offset += box_size
-    if not {b"ftyp", b"moov", b"mdat"} <= boxes.keys() or offset != size:
+        boxes.setdefault(found.type, found)
+    if not {b"ftyp", b"moov", b"mdat"} <= boxes.keys():
         raise _DeclinedError(f"clip {index + 1} lacks an index, a media box or a file type")
-    ftyp_start, _, ftyp_end = boxes[b"ftyp"]
-    moov_start, _, moov_end = boxes[b"moov"]
-    _, media_start, media_end = boxes[b"mdat"]
-    if moov_end - moov_start > MAX_INDEX_BYTES:
+    ftyp, moov_box, mdat = boxes[b"ftyp"], boxes[b"moov"], boxes[b"mdat"]
+    if moov_box.size > MAX_INDEX_BYTES or ftyp.size > HEAD_BYTES:
         raise _DeclinedError(f"clip {index + 1}'s index is too large")
-    ftyp = read(ftyp_start, ftyp_end - ftyp_start)
-    moov = read(moov_start, moov_end - moov_start)
+    budget.take(index_bytes=moov_box.size)
+    ftyp_bytes = read(ftyp.start, ftyp.size)
+    moov = read(moov_box.start, moov_box.size)
+    source = ClipSource(
+        read_moov(moov, media_bytes=mdat.end - mdat.payload, budget=budget), mdat.payload, mdat.end
+    )
     path = _probe_path(work_dir, index)
     with path.open("wb") as sparse:
         sparse.truncate(size)
-        for at, data in ((0, head), (moov_start, moov)):
+        for at, data in ((0, head), (moov_box.start, moov)):
             sparse.seek(at)
             sparse.write(data)
-    return _Head(ftyp, ClipSource(read_moov(moov), media_start, media_end), path)
+    return _Head(ftyp_bytes, source, path)
 
 
 def _probe(index: int, url: str, head: _Head, media: bytes) -> ClipInfo:

@@ -14,6 +14,7 @@ from videomerge_contract import Fit, Quality
 from videomerge_worker.geometry import Size, scaled_size
 from videomerge_worker.probe import ClipInfo
 
+# An input option: FFmpeg applies it to the next -i only, so every input carries its own.
 PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
 COMMON = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats", "-progress", "pipe:1"]
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
@@ -101,7 +102,7 @@ def read_clip(clip: ClipInfo, follow_us: int | None) -> list[str]:
     """Input options for a clip. One still downloading is followed: FFmpeg waits at its current end of
     file for more (up to ``follow_us`` microseconds without progress) instead of taking it for the end."""
     follow = ["-follow", "1", "-rw_timeout", str(follow_us)] if clip.growing and follow_us else []
-    return [*follow, "-i", f"file:{clip.path}"]
+    return [*follow, *PROTOCOLS, "-i", f"file:{clip.path}"]
 
 
 def normalize_clip(clip: ClipInfo, target: Target, output: Path, follow_us: int | None = None) -> list[str]:
@@ -109,7 +110,6 @@ def normalize_clip(clip: ClipInfo, target: Target, output: Path, follow_us: int 
     graph = f"[0:{clip.video.index}]{video_chain(clip, target)}[v];{audio_chain(clip, 0, target)}[a]"
     return [
         *COMMON,
-        *PROTOCOLS,
         *read_clip(clip, follow_us),
         "-filter_complex",
         graph,
@@ -127,7 +127,6 @@ def replace_audio(clip: ClipInfo, target: Target, output: Path, follow_us: int |
     """Keep the clip's video as it is, give it target audio (its own, converted, or silence)."""
     return [
         *COMMON,
-        *PROTOCOLS,
         *read_clip(clip, follow_us),
         "-filter_complex",
         f"{audio_chain(clip, 0, target)}[a]",
@@ -149,10 +148,10 @@ def concat_copy(
     the per-file options of followed clips) is only ever used with a script that ``concat_list`` wrote."""
     return [
         *COMMON,
-        *PROTOCOLS,
         "-f",
         "concat",
         *([] if safe else ["-safe", "0"]),
+        *PROTOCOLS,
         "-i",
         f"file:{list_path}",
         "-map",
@@ -180,7 +179,6 @@ def reencode_all(
     graph = ";".join([*chains, f"{joined}concat=n={len(clips)}:v=1:a=1[v][a]"])
     return [
         *COMMON,
-        *PROTOCOLS,
         *inputs,
         "-filter_complex",
         graph,

@@ -1,10 +1,19 @@
-"""Top-level box walk of MP4/MOV files: the cheap way to notice a truncated download.
+"""The one ISO BMFF (MP4/MOV) box walker, and what the worker learns from a file's top-level boxes.
+
+Every reader of boxes goes through ``walk``: the truncation check of a downloaded clip, the watch on a
+clip still downloading, the assembler's range reads of a clip's layout and its index parser. The walk
+streams (it reads one header at a time through a ``Reader``, never a list of every box), counts the boxes
+it has seen against a limit, and refuses a header that cannot be one: a crafted file of millions of
+empty boxes or an absurd size costs a bounded number of reads, and fails with BoxError.
 
 ffprobe reads only the header and a few packets, so an MP4 whose index (moov) comes first but whose
 media data was cut short probes as healthy; its boxes, though, claim more bytes than the file has.
 """
 
+import os
 import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 TOP_LEVEL_TYPES = frozenset(
@@ -26,6 +35,99 @@ TOP_LEVEL_TYPES = frozenset(
         b"prft",
     }
 )
+FRAGMENT_TYPES = frozenset({b"moof", b"sidx", b"styp"})
+# A fragmented two-hour clip with one-second fragments has ~15,000 top-level boxes; a plain one, a handful.
+MAX_TOP_LEVEL_BOXES = 100_000
+# Children of one box inside an index: a moov holds its tracks, an stbl a dozen tables.
+MAX_CHILD_BOXES = 1024
+
+# (offset, length) → up to ``length`` bytes from ``offset`` (fewer only at the end of what there is).
+Reader = Callable[[int, int], bytes]
+
+
+class BoxError(Exception):
+    """The bytes are not well-formed boxes, or more of them than any real file has."""
+
+
+@dataclass(frozen=True)
+class Box:
+    type: bytes
+    start: int  # of the header, in whatever the walk reads (a file, a buffer)
+    payload: int
+    end: int  # as declared: past the walk's end when the box is cut short
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    @property
+    def name(self) -> str:
+        return self.type.decode("latin-1")
+
+
+def walk(
+    read: Reader,
+    start: int,
+    end: int,
+    *,
+    max_boxes: int = MAX_CHILD_BOXES,
+    known: frozenset[bytes] | None = None,
+) -> Iterator[Box]:
+    """The boxes laid end to end in ``[start, end)``, one header read at a time.
+
+    A box running past ``end`` is yielded last (the caller decides: a truncated file, or a malformed
+    index). With ``known``, the walk ends quietly at the first box of another type, and at fewer than 8
+    trailing bytes: what follows a file's last box is not the file's. Raises BoxError on a header that
+    cannot be one, and past ``max_boxes`` boxes."""
+    offset, count = start, 0
+    while offset < end:
+        head = read(offset, min(16, end - offset))
+        if len(head) < 8:
+            if known is not None:
+                return
+            raise BoxError(f"{end - offset} stray bytes where a box header should be")
+        size, box_type = struct.unpack_from(">I4s", head)
+        if known is not None and box_type not in known:
+            return
+        header = 8
+        if size == 1:
+            if len(head) < 16:
+                raise BoxError(f"the header of a {_name(box_type)} box is cut short")
+            (size,) = struct.unpack_from(">Q", head, 8)
+            header = 16
+        elif size == 0:
+            size = end - offset
+        if size < header:
+            raise BoxError(f"a {_name(box_type)} box declares {size} bytes")
+        count += 1
+        if count > max_boxes:
+            raise BoxError(f"more than {max_boxes} boxes in a row")
+        yield Box(box_type, offset, offset + header, offset + size)
+        if offset + size >= end:
+            return
+        offset += size
+
+
+def buffer_reader(data: bytes) -> Reader:
+    view = memoryview(data)
+    return lambda offset, length: bytes(view[offset : offset + length])
+
+
+def within(data: bytes, start: int = 0, end: int | None = None) -> Iterator[Box]:
+    """The boxes of a buffer (an index read into memory) in ``[start, end)``; none may run past it."""
+    end = len(data) if end is None else end
+    for box in walk(buffer_reader(data), start, end):
+        if box.end > end:
+            raise BoxError(f"a {box.name} box runs past its parent")
+        yield box
+
+
+def file_reader(fd: int) -> Reader:
+    return lambda offset, length: os.pread(fd, length, offset)
+
+
+def _name(box_type: bytes) -> str:
+    return box_type.decode("latin-1")
 
 
 def is_iso_bmff(path: Path) -> bool:
@@ -34,37 +136,37 @@ def is_iso_bmff(path: Path) -> bool:
     return len(header) >= 8 and header[4:8] in TOP_LEVEL_TYPES
 
 
-def top_level_boxes(path: Path) -> list[tuple[bytes, int, int]]:
-    """(type, offset, size) of each top-level box; a box running past the end of file ends the list."""
-    boxes: list[tuple[bytes, int, int]] = []
-    file_size = path.stat().st_size
+def top_level_boxes(path: Path) -> list[Box]:
+    """The file's top-level boxes of known types, up to the first thing that is not one."""
     with path.open("rb") as f:
-        offset = 0
-        while offset + 8 <= file_size:
-            f.seek(offset)
-            size, box_type = struct.unpack(">I4s", f.read(8))
-            if size == 1:
-                extended = f.read(8)
-                if len(extended) < 8:
-                    break
-                (size,) = struct.unpack(">Q", extended)
-            elif size == 0:
-                size = file_size - offset
-            if size < 8:
-                break
-            boxes.append((box_type, offset, size))
-            offset += size
-    return boxes
+        return list(
+            walk(
+                file_reader(f.fileno()),
+                0,
+                os.fstat(f.fileno()).st_size,
+                known=TOP_LEVEL_TYPES,
+                max_boxes=MAX_TOP_LEVEL_BOXES,
+            )
+        )
 
 
 def truncation_problem(path: Path) -> str | None:
-    """A sentence saying why the file is cut short, or None when its top-level boxes add up."""
+    """A sentence saying why the file is cut short or not an MP4/MOV to merge, or None when its top-level
+    boxes add up. Stray bytes after the last box are the file's business, not a truncation."""
     file_size = path.stat().st_size
-    boxes = top_level_boxes(path)
-    end = boxes[-1][1] + boxes[-1][2] if boxes else 0
+    end, has_index = 0, False
+    try:
+        with path.open("rb") as f:
+            for box in walk(
+                file_reader(f.fileno()), 0, file_size, known=TOP_LEVEL_TYPES, max_boxes=MAX_TOP_LEVEL_BOXES
+            ):
+                end = box.end
+                has_index = has_index or box.type == b"moov"
+    except BoxError as exc:
+        return f"its boxes are malformed ({exc})"
     if end > file_size:
         return f"the file is truncated ({file_size} of {end} bytes)"
-    if not any(box_type == b"moov" for box_type, _, _ in boxes):
+    if not has_index:
         return "the file has no index (moov box); it is truncated or not an MP4/MOV"
     return None
 
@@ -79,6 +181,7 @@ class IndexWatch:
         self.path = path
         self.slack = slack
         self._next_box = 0
+        self._boxes = 0
         self._media_start: int | None = None
         self._seen_index = False
         self.hopeless = False
@@ -93,18 +196,26 @@ class IndexWatch:
 
     def _walk(self, written: int) -> None:
         with self.path.open("rb") as f:
-            while self._media_start is None and not self.hopeless and written >= self._next_box + 16:
-                f.seek(self._next_box)
-                size, box_type = struct.unpack(">I4s", f.read(8))
-                if size == 1:
-                    (size,) = struct.unpack(">Q", f.read(8))
-                if box_type not in TOP_LEVEL_TYPES or size < 8 or box_type in (b"moof", b"sidx", b"styp"):
-                    self.hopeless = True  # not ISO BMFF, or fragmented
-                elif box_type == b"mdat":
-                    if self._seen_index:
-                        self._media_start = self._next_box
-                    else:
-                        self.hopeless = True  # the media comes before the index
-                else:
-                    self._seen_index = self._seen_index or box_type == b"moov"
-                    self._next_box += size
+            boxes = walk(file_reader(f.fileno()), self._next_box, written, max_boxes=MAX_TOP_LEVEL_BOXES)
+            try:
+                for box in boxes:
+                    if box.type not in TOP_LEVEL_TYPES or box.type in FRAGMENT_TYPES:
+                        self.hopeless = True  # not ISO BMFF, or fragmented
+                        return
+                    if box.end > written and box.type != b"mdat":
+                        return  # not all here yet: walked again from this box when more is
+                    self._boxes += 1
+                    if self._boxes > MAX_TOP_LEVEL_BOXES:
+                        self.hopeless = True  # a flood of boxes: probed once complete, if at all
+                        return
+                    if box.type == b"mdat":
+                        if self._seen_index:
+                            self._media_start = box.start
+                        else:
+                            self.hopeless = True  # the media comes before the index
+                        return
+                    self._seen_index = self._seen_index or box.type == b"moov"
+                    self._next_box = box.end
+            except BoxError:
+                if written - self._next_box >= 16:
+                    self.hopeless = True  # a header fully there that is not one

@@ -14,12 +14,21 @@ same timeline FFmpeg's concat writes.
 """
 
 import struct
+import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from videomerge_worker.mp4index import Box, MovieIndex, Track, UnsupportedLayoutError, children, iter_boxes
+from videomerge_worker.mp4index import (
+    Box,
+    MovieIndex,
+    Track,
+    UnsupportedLayoutError,
+    children,
+    declines_malformed,
+    iter_boxes,
+)
 
 HANDLERS = (b"vide", b"soun")
 U32 = 0xFFFFFFFF
@@ -60,6 +69,7 @@ class Layout:
     duration_seconds: float
 
 
+@declines_malformed
 def concat_layout(ftyp: bytes, clips: Sequence[ClipSource]) -> Layout:
     """The merged file: ``header`` then every piece at its offset. Raises UnsupportedLayoutError."""
     if not clips:
@@ -297,28 +307,42 @@ def _stbl(
     return box(b"stbl", *parts)
 
 
-def _run_length(values: Iterable[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
+def _run_length(values: Iterable[int], typecode: str) -> tuple[array, array]:
+    """(counts, values) of the runs of equal values, as two arrays (a crafted table of alternating values
+    costs 8 bytes a run, not a Python tuple)."""
+    counts, runs = array("I"), array(typecode)
     for value in values:
-        if runs and runs[-1][1] == value:
-            runs[-1] = (runs[-1][0] + 1, value)
+        if runs and runs[-1] == value:
+            counts[-1] += 1
         else:
-            runs.append((1, value))
-    return runs
+            counts.append(1)
+            runs.append(value)
+    return counts, runs
+
+
+def _big_endian(values: array) -> bytes:
+    out = array(values.typecode, values)
+    if sys.byteorder == "little":
+        out.byteswap()
+    return out.tobytes()
+
+
+def _interleaved(counts: array, runs: array) -> bytes:
+    pairs = array("I", bytes(8 * len(counts)))
+    pairs[0::2] = counts
+    pairs[1::2] = array("I", runs.tobytes())
+    return _big_endian(pairs)
 
 
 def _stts(deltas: array) -> bytes:
-    runs = _run_length(deltas)
-    return box(b"stts", struct.pack(">II", 0, len(runs)), *(struct.pack(">II", n, d) for n, d in runs))
+    counts, runs = _run_length(deltas, "I")
+    return box(b"stts", struct.pack(">II", 0, len(counts)), _interleaved(counts, runs))
 
 
 def _ctts(per_clip: Iterable[array]) -> bytes:
-    runs = _run_length(v for offsets in per_clip for v in offsets)
-    version = 1 if any(v < 0 for _, v in runs) else 0
-    entry = ">Ii" if version else ">II"
-    return box(
-        b"ctts", struct.pack(">BxxxI", version, len(runs)), *(struct.pack(entry, n, v) for n, v in runs)
-    )
+    counts, runs = _run_length((v for offsets in per_clip for v in offsets), "i")
+    version = 1 if any(v < 0 for v in runs) else 0
+    return box(b"ctts", struct.pack(">BxxxI", version, len(counts)), _interleaved(counts, runs))
 
 
 def _stss(tracks: Sequence[Track]) -> bytes:
@@ -327,29 +351,27 @@ def _stss(tracks: Sequence[Track]) -> bytes:
     for t in tracks:
         numbers.extend(n + before for n in (t.sync if t.sync is not None else range(1, len(t.sizes) + 1)))
         before += len(t.sizes)
-    return box(b"stss", struct.pack(">II", 0, len(numbers)), struct.pack(f">{len(numbers)}I", *numbers))
+    return box(b"stss", struct.pack(">II", 0, len(numbers)), _big_endian(numbers))
 
 
 def _stsc(tracks: Sequence[Track]) -> bytes:
-    entries: list[tuple[int, int]] = []  # (first chunk, samples per chunk)
+    entries = array("I")  # first chunk, samples per chunk, description: three per entry
     chunk = 1
     for t in tracks:
         for count in t.chunk_samples:
-            if not entries or entries[-1][1] != count:
-                entries.append((chunk, count))
+            if not entries or entries[-2] != count:
+                entries.extend((chunk, count, 1))
             chunk += 1
-    return box(
-        b"stsc", struct.pack(">II", 0, len(entries)), *(struct.pack(">III", f, n, 1) for f, n in entries)
-    )
+    return box(b"stsc", struct.pack(">II", 0, len(entries) // 3), _big_endian(entries))
 
 
 def _stsz(tracks: Sequence[Track]) -> bytes:
     sizes = array("I")
     for t in tracks:
         sizes.extend(t.sizes)
-    if sizes and all(s == sizes[0] for s in sizes):
+    if sizes and sizes.count(sizes[0]) == len(sizes):
         return box(b"stsz", struct.pack(">III", 0, sizes[0], len(sizes)))
-    return box(b"stsz", struct.pack(">III", 0, 0, len(sizes)), struct.pack(f">{len(sizes)}I", *sizes))
+    return box(b"stsz", struct.pack(">III", 0, 0, len(sizes)), _big_endian(sizes))
 
 
 def _chunk_offsets(clips: Sequence[ClipSource], k: int, base: int, wide: bool) -> bytes:
@@ -360,5 +382,5 @@ def _chunk_offsets(clips: Sequence[ClipSource], k: int, base: int, wide: bool) -
         offsets.extend(o + shift for o in clip.index.tracks[k].chunk_offsets)
         at += clip.payload_bytes
     if wide:
-        return box(b"co64", struct.pack(">II", 0, len(offsets)), struct.pack(f">{len(offsets)}Q", *offsets))
-    return box(b"stco", struct.pack(">II", 0, len(offsets)), struct.pack(f">{len(offsets)}I", *offsets))
+        return box(b"co64", struct.pack(">II", 0, len(offsets)), _big_endian(offsets))
+    return box(b"stco", struct.pack(">II", 0, len(offsets)), _big_endian(array("I", offsets)))

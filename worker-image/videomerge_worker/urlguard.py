@@ -33,21 +33,65 @@ def check_scheme(url: str) -> None:
         raise RefusedUrlError("the URL has no host")
 
 
+def _networks(*cidrs: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
+# Explicit, rather than trusting one Python version's idea of "global": IANA's special-purpose registries.
+DENIED: tuple[tuple[str, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]], ...] = (
+    ("loopback", _networks("127.0.0.0/8", "::1/128")),
+    ("link-local", _networks("169.254.0.0/16", "fe80::/10")),
+    ("multicast", _networks("224.0.0.0/4", "ff00::/8")),
+    ("unspecified", _networks("0.0.0.0/32", "::/128")),
+    ("reserved", _networks("240.0.0.0/4", "0.0.0.0/8")),
+    (
+        "private",
+        _networks(
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "192.0.0.0/24",
+            "192.0.2.0/24",  # documentation
+            "198.18.0.0/15",  # benchmarking
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "fc00::/7",  # unique local
+            "2001:db8::/32",  # documentation
+            "100::/64",  # discard
+        ),
+    ),
+    ("non-public", _networks("100.64.0.0/10", "192.88.99.0/24", "fec0::/10")),
+    # Tunnels and translators that carry an IPv4 address inside an IPv6 one: Teredo (its client address
+    # obfuscated), and the local-use NAT64 prefix, whose gateway is inside the network by definition.
+    ("tunnelled", _networks("2001::/32", "64:ff9b:1::/48")),
+)
+_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+    (::a.b.c.d), 6to4 (2002:aabb:ccdd::/48) and NAT64 (64:ff9b::a.b.c.d). A packet to the IPv6 address
+    reaches the IPv4 one, so the IPv4 one is what is checked."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    value = int(address)
+    if address in _NAT64 or (value >> 32 == 0 and value > 1):
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
 def refusal(address: IPAddress) -> str | None:
     """What kind of off-limits address this is ("a loopback address", ...), or None for a public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for kind, hit in (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
-        ("reserved", address.is_reserved),
-        ("private", address.is_private),  # Python counts the kinds above as private too: name them first
-        ("non-public", not address.is_global),
-    ):
-        if hit:
+    if isinstance(address, ipaddress.IPv6Address) and (inner := embedded_ipv4(address)) is not None:
+        address = inner
+    for kind, networks in DENIED:
+        if any(address in network for network in networks):
             return f"a {kind} address"
+    if not address.is_global:  # whatever else the running Python knows to be special
+        return "a non-public address"
     return None
 
 
@@ -57,16 +101,16 @@ def resolve_public(
     resolver: Resolver = socket.getaddrinfo,
     policy: Callable[[IPAddress], str | None] = refusal,
 ) -> list[str]:
-    """Every address ``host`` resolves to, refusing the whole host when any of them is not public."""
+    """Every address ``host`` resolves to, refusing the whole host when any of them is not public. The
+    refusal names the host only: what an internal name resolves to is not the requester's business."""
     try:
         infos = resolver(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
     addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     for text in addresses:
-        if (kind := policy(ipaddress.ip_address(text))) is not None:
-            where = f"{text} is {kind}" if text == host else f"{host} resolves to {kind} ({text})"
-            raise RefusedUrlError(f"{where}, which is not fetched")
+        if policy(ipaddress.ip_address(text)) is not None:
+            raise RefusedUrlError(f"{host} is not a public address, which is not fetched")
     return addresses
 
 

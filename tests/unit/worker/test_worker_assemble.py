@@ -83,7 +83,7 @@ def test_an_assembled_merge_shows_every_clip_in_order_with_its_own_sound(server,
     )
     assert (outcome.width, outcome.height) == (int(video["width"]), int(video["height"]))
     assert stream_end(audio) == pytest.approx(stream_end(video), abs=0.05)
-    boxes = [kind for kind, _, _ in top_level_boxes(outcome.output)]
+    boxes = [box.type for box in top_level_boxes(outcome.output)]
     assert boxes.index(b"moov") < boxes.index(b"mdat"), "not +faststart"
     # each clip's tone sounds from its first picture to its last: the audio did not drift at the joins
     pcm = mono_pcm(outcome.output)
@@ -136,7 +136,7 @@ def test_a_clip_that_cannot_be_downloaded_fails_the_merge_naming_it(server, merg
 
 
 def source(path: Path) -> tuple[bytes, ClipSource]:
-    boxes = {kind: (offset, size) for kind, offset, size in top_level_boxes(path)}
+    boxes = {box.type: (box.start, box.size) for box in top_level_boxes(path)}
     data = path.read_bytes()
     (moov_at, moov_size), (mdat_at, mdat_size), (_, ftyp_size) = (
         boxes[b"moov"],

@@ -84,7 +84,7 @@ def test_loopback_is_refused_without_allow_private_urls(server, merge):
     before = len(server.requests)
     error = failure(merge, [server.url("a.mp4")], allow_private_urls=False)
     assert (error.reason, error.permanent) == (ErrorReason.DOWNLOAD_FAILED, True)
-    assert "127.0.0.1 is a loopback address, which is not fetched" in error.message
+    assert "127.0.0.1 is not a public address, which is not fetched" in error.message
     assert len(server.requests) == before, "the guard let a request through"
 
 
@@ -116,7 +116,7 @@ def test_redirect_to_a_private_address_is_refused(server, settings, tmp_path, ta
             downloader.fetch(0, url, tmp_path / "clip")
     error = caught.value
     assert (error.reason, error.permanent) == (ErrorReason.DOWNLOAD_FAILED, True)
-    assert "loopback address, which is not fetched" in error.message
+    assert "is not a public address, which is not fetched" in error.message
 
 
 def test_redirect_to_a_non_http_scheme_is_refused(server, settings, tmp_path):

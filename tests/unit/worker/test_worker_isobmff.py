@@ -33,8 +33,8 @@ def grow(watch, path, step=1024):
 def test_index_first_file_is_ready_once_index_and_slack_are_there(layouts):
     path = layouts["first"]
     boxes = top_level_boxes(path)
-    assert [b[0] for b in boxes][:2] == [b"ftyp", b"moov"]
-    media_start = next(offset for kind, offset, _ in boxes if kind == b"mdat")
+    assert [b.type for b in boxes][:2] == [b"ftyp", b"moov"]
+    media_start = next(b.start for b in boxes if b.type == b"mdat")
     ready_at = grow(IndexWatch(path, slack=8192), path)
     assert media_start + 8192 <= ready_at < media_start + 8192 + 1024
 

@@ -24,7 +24,7 @@ def check_output(outcome, *, seconds, width, height, strategy):
     assert outcome.duration_seconds == pytest.approx(seconds, abs=0.1)
     assert stream_end(video) == pytest.approx(seconds, abs=0.1)
     assert stream_end(audio) == pytest.approx(stream_end(video), abs=0.06)  # in sync at the end
-    boxes = [kind for kind, _, _ in top_level_boxes(path)]
+    boxes = [box.type for box in top_level_boxes(path)]
     assert boxes.index(b"moov") < boxes.index(b"mdat"), "not +faststart"
     assert outcome.size_bytes == path.stat().st_size
     return video, audio

@@ -211,8 +211,10 @@ def test_ffmpeg_only_reads_local_files_behind_a_protocol_whitelist():
             args = step.args
             inputs = [args[i + 1] for i, a in enumerate(args) if a == "-i"]
             assert inputs and all(i.startswith("file:/") for i in inputs)
-            assert args[args.index("-protocol_whitelist") + 1] == "file,pipe"
-            assert args.index("-protocol_whitelist") < args.index("-i")
+            for at in (i for i, a in enumerate(args) if a == "-i"):  # an input option: one per input
+                whitelist = max(i for i, a in enumerate(args[:at]) if a == "-protocol_whitelist")
+                assert args[whitelist + 1] == "file,pipe"
+                assert "-i" not in args[whitelist:at]
             assert "-safe" not in args  # the concat script holds bare names, so safe mode stays on
             assert not any("://" in a for a in args)
 
@@ -250,11 +252,13 @@ def test_clips_still_downloading_are_followed_and_the_others_are_not():
     # a clip re-encoded on its own is followed through input options
     odd = replace(clip(1, fps=F(25)), growing=True)
     normalize = plan([clip(0), odd, clip(2)], follow_seconds=2).steps[0].args
-    assert normalize[normalize.index("-i") - 4 : normalize.index("-i")] == [
+    assert normalize[normalize.index("-i") - 6 : normalize.index("-i")] == [
         "-follow",
         "1",
         "-rw_timeout",
         "2000000",
+        "-protocol_whitelist",
+        "file,pipe",
     ]
     # nothing growing, or no follow time: plain inputs and the concat demuxer's safe mode
     assert "-safe" not in plan([clip(0), clip(1)], follow_seconds=5).steps[0].args

@@ -1,0 +1,45 @@
+"""FFmpeg's protocol whitelist is an input option: it guards only the next ``-i``, so every input has one."""
+
+import subprocess
+
+import pytest
+
+from videomerge_contract import AspectRatio, Quality
+from videomerge_worker.ffmpeg_args import PROTOCOLS
+from videomerge_worker.plan import OutputRequest, plan_merge
+from videomerge_worker.probe import probe_clip
+
+pytestmark = pytest.mark.unit
+
+
+def _second_input_from(server, args: list[str]) -> list[str]:
+    """The planned re-encode with its second input pointed at an http URL."""
+    inputs = [i for i, a in enumerate(args) if a == "-i"]
+    assert len(inputs) == 2
+    changed = list(args)
+    changed[inputs[1] + 1] = server.url("b.mp4", probe="whitelist")
+    return changed
+
+
+def _requests_for_probe(server) -> int:
+    return sum(1 for r in server.requests if "probe=whitelist" in r.query)
+
+
+def test_a_second_input_cannot_open_a_url(server, clip_dir, tmp_path):
+    clips = [probe_clip(clip_dir / name, i, name) for i, name in enumerate(("a.mp4", "rotated.mp4"))]
+    request = OutputRequest(quality=Quality.LOW, aspect_ratio=AspectRatio.R16_9)
+    (step,) = plan_merge(clips, request, tmp_path, tmp_path / "out.mp4").steps
+    args = _second_input_from(server, step.args)
+
+    refused = subprocess.run(["ffmpeg", *args], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "not on whitelist" in refused.stderr
+    assert _requests_for_probe(server) == 0
+
+    # The control: one whitelist before all inputs, as before, leaves the second one open.
+    first = args.index("-protocol_whitelist")
+    once = [a for i, a in enumerate(args) if a not in PROTOCOLS or i in (first, first + 1)]
+    once = once[:first] + once[first + 2 :]
+    once = [*once[: once.index("-i")], *PROTOCOLS, *once[once.index("-i") :]]
+    subprocess.run(["ffmpeg", *once], capture_output=True, text=True, timeout=60)
+    assert _requests_for_probe(server) > 0
