@@ -1,5 +1,6 @@
-# The control-plane image: the REST API (`videomerge-api`, the default) and the operator
-# (`videomerge-operator`), one image with two entrypoints. Build from the repository root:
+# The control-plane image: the REST API (`videomerge-api`, the default), the operator
+# (`videomerge-operator`) and the webhook notifier (`videomerge-notifier`): one image, three entrypoints.
+# Build from the repository root:
 #   docker build -t videomerge/control:dev .
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
@@ -11,7 +12,7 @@ COPY crds/videomerge_contract /src/crds/videomerge_contract
 COPY api/videomerge_api /src/api/videomerge_api
 COPY operator/videomerge_operator /src/operator/videomerge_operator
 COPY worker-image/videomerge_worker /src/worker-image/videomerge_worker
-RUN /opt/videomerge/bin/pip install --no-cache-dir --disable-pip-version-check '/src[api,operator]'
+RUN /opt/videomerge/bin/pip install --no-cache-dir --disable-pip-version-check '/src[api,operator,notifier]'
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -17,6 +17,13 @@ MERGE_BODIES: dict[str, dict[str, Any]] = {
         "summary": "Vertical video for phones, cropped to fill",
         "value": {"video_urls": ["https://example.com/a.mp4"], "aspect_ratio": "9:16", "fit": "crop"},
     },
+    "with webhook": {
+        "summary": "Call back a URL with the signed result when done",
+        "value": {
+            "video_urls": ["https://example.com/a.mp4", "https://example.com/b.mov"],
+            "callback_url": "https://hooks.example.com/videomerge",
+        },
+    },
 }
 ACCEPTED = {
     "task_id": TASK,

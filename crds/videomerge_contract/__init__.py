@@ -10,17 +10,20 @@ from videomerge_contract.enums import (
     AspectRatio,
     ErrorReason,
     Fit,
+    NotificationState,
     Phase,
     Quality,
     RestStatus,
     Stage,
     Strategy,
+    WebhookEvent,
 )
 from videomerge_contract.limits import Limits
 from videomerge_contract.models import (
     Condition,
     MergeError,
     MergeResultStatus,
+    NotificationStatus,
     VideoMergeSpec,
     VideoMergeStatus,
 )
@@ -40,8 +43,10 @@ from videomerge_contract.rest import (
     MergeRequest,
     MergeResult,
     MergeStatusResponse,
+    WebhookDelivery,
     result_from_status,
     status_response,
+    webhook_body,
 )
 
 __all__ = [
@@ -64,6 +69,8 @@ __all__ = [
     "MergeResult",
     "MergeResultStatus",
     "MergeStatusResponse",
+    "NotificationState",
+    "NotificationStatus",
     "Phase",
     "Quality",
     "RestStatus",
@@ -71,9 +78,12 @@ __all__ = [
     "Strategy",
     "VideoMergeSpec",
     "VideoMergeStatus",
+    "WebhookDelivery",
+    "WebhookEvent",
     "can_transition",
     "is_terminal",
     "rest_status",
     "result_from_status",
     "status_response",
+    "webhook_body",
 ]

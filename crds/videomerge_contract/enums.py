@@ -49,6 +49,21 @@ class Phase(StrEnum):
     FAILED = "Failed"
 
 
+class NotificationState(StrEnum):
+    """``status.notification.state``: the completion webhook's delivery (only with ``spec.callbackUrl``)."""
+
+    DELIVERING = "Delivering"  # attempted and failed so far; the next attempt is at nextAttemptAt
+    DELIVERED = "Delivered"  # a 2xx answer
+    FAILED = "Failed"  # gave up: the retry window passed, or the address is refused
+
+
+class WebhookEvent(StrEnum):
+    """``type`` of a completion webhook's body."""
+
+    COMPLETED = "merge.completed"
+    FAILED = "merge.failed"
+
+
 class RestStatus(StrEnum):
     """The status words of the REST contract (seed 002)."""
 

@@ -6,7 +6,16 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from videomerge_contract.enums import AspectRatio, ErrorReason, Fit, Phase, Quality, Stage, Strategy
+from videomerge_contract.enums import (
+    AspectRatio,
+    ErrorReason,
+    Fit,
+    NotificationState,
+    Phase,
+    Quality,
+    Stage,
+    Strategy,
+)
 from videomerge_contract.limits import Limits
 
 
@@ -50,6 +59,8 @@ class VideoMergeSpec(CrdModel):
     quality: Quality = Quality.HIGH
     aspect_ratio: AspectRatio = AspectRatio.R16_9
     fit: Fit = Fit.PAD
+    # Same rules as a clip URL; the notifier POSTs the result here once the merge is finished.
+    callback_url: VideoUrl | None = None
 
 
 class MergeResultStatus(CrdModel):
@@ -87,6 +98,20 @@ class Condition(CrdModel):
     observed_generation: int | None = None
 
 
+class NotificationStatus(CrdModel):
+    """``status.notification``: delivery of the completion webhook, written by the notifier only."""
+
+    state: NotificationState
+    event: str | None = None
+    webhook_id: str | None = None
+    attempts: int = Field(default=0, ge=0)
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_status_code: int | None = Field(default=None, ge=100, le=599)
+    last_error: str | None = Field(default=None, max_length=Limits.MAX_MESSAGE_LENGTH)
+
+
 class VideoMergeStatus(CrdModel):
     """``status``: written by the operator and the worker through the status subresource only."""
 
@@ -104,6 +129,7 @@ class VideoMergeStatus(CrdModel):
     error: MergeError | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None
+    notification: NotificationStatus | None = None
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 

@@ -5,9 +5,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videomerge_contract.enums import AspectRatio, Fit, Phase, Quality, RestStatus, Stage, Strategy
+from videomerge_contract.enums import (
+    AspectRatio,
+    Fit,
+    Phase,
+    Quality,
+    RestStatus,
+    Stage,
+    Strategy,
+    WebhookEvent,
+)
 from videomerge_contract.limits import Limits
-from videomerge_contract.models import VideoMergeSpec, VideoMergeStatus, VideoUrl
+from videomerge_contract.models import NotificationStatus, VideoMergeSpec, VideoMergeStatus, VideoUrl
 from videomerge_contract.phases import rest_status
 
 _DEFAULT_MESSAGES = {
@@ -44,16 +53,29 @@ class MergeRequest(BaseModel):
     )
     aspect_ratio: AspectRatio = Field(default=AspectRatio.R16_9, description="Output frame shape.")
     fit: Fit = Field(default=Fit.PAD, description="pad (letterbox/pillarbox) or crop clips that do not fit.")
+    callback_url: VideoUrl | None = Field(
+        default=None,
+        description="http(s) URL that receives one signed POST (Standard Webhooks) with the result "
+        "once the merge is completed or failed; retried with backoff until it answers 2xx.",
+    )
 
     def to_spec(self) -> VideoMergeSpec:
         return VideoMergeSpec(
-            video_urls=self.video_urls, quality=self.quality, aspect_ratio=self.aspect_ratio, fit=self.fit
+            video_urls=self.video_urls,
+            quality=self.quality,
+            aspect_ratio=self.aspect_ratio,
+            fit=self.fit,
+            callback_url=self.callback_url,
         )
 
     @classmethod
     def from_spec(cls, spec: VideoMergeSpec) -> "MergeRequest":
         return cls(
-            video_urls=spec.video_urls, quality=spec.quality, aspect_ratio=spec.aspect_ratio, fit=spec.fit
+            video_urls=spec.video_urls,
+            quality=spec.quality,
+            aspect_ratio=spec.aspect_ratio,
+            fit=spec.fit,
+            callback_url=spec.callback_url,
         )
 
 
@@ -63,6 +85,28 @@ class MergeAccepted(BaseModel):
     status: RestStatus = RestStatus.PENDING
     status_url: str | None = None
     result_url: str | None = None
+
+
+class WebhookDelivery(BaseModel):
+    """``notification`` of the REST status: how the completion webhook's delivery went."""
+
+    state: str = Field(description="delivering (retrying), delivered or failed (given up).")
+    attempts: int
+    last_error: str | None = None
+    last_status_code: int | None = None
+    next_attempt_at: str | None = None
+    delivered_at: str | None = None
+
+    @classmethod
+    def from_status(cls, notification: NotificationStatus) -> "WebhookDelivery":
+        return cls(
+            state=notification.state.value.lower(),
+            attempts=notification.attempts,
+            last_error=notification.last_error,
+            last_status_code=notification.last_status_code,
+            next_attempt_at=_utc_text(notification.next_attempt_at),
+            delivered_at=_utc_text(notification.delivered_at),
+        )
 
 
 class MergeStatusResponse(BaseModel):
@@ -76,6 +120,9 @@ class MergeStatusResponse(BaseModel):
     attempts: int | None = None
     created_at: str | None = None
     completed_at: str | None = None
+    notification: WebhookDelivery | None = Field(
+        default=None, description="Delivery of the completion webhook; only when callback_url was given."
+    )
 
 
 class MergeResult(BaseModel):
@@ -125,6 +172,7 @@ def status_response(
         attempts=status.attempts,
         created_at=created_at,
         completed_at=_utc_text(status.completion_time),
+        notification=WebhookDelivery.from_status(status.notification) if status.notification else None,
     )
 
 
@@ -152,3 +200,12 @@ def result_from_status(raw_status: dict[str, Any] | None) -> MergeResult | Merge
             clip_url=error.clip_url if error else None,
         )
     return None
+
+
+def webhook_body(name: str, raw_status: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Body of the completion webhook: the ``/result`` body plus ``type`` and ``task_id``; None if not finished."""
+    outcome = result_from_status(raw_status)
+    if outcome is None:
+        return None
+    event = WebhookEvent.COMPLETED if isinstance(outcome, MergeResult) else WebhookEvent.FAILED
+    return {"type": event.value, "task_id": name, **outcome.model_dump(mode="json")}

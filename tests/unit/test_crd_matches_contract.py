@@ -19,6 +19,7 @@ from videomerge_contract import (
     ErrorReason,
     Fit,
     Limits,
+    NotificationState,
     Phase,
     Quality,
     Stage,
@@ -26,7 +27,7 @@ from videomerge_contract import (
     VideoMergeSpec,
     VideoMergeStatus,
 )
-from videomerge_contract.models import Condition, MergeError, MergeResultStatus
+from videomerge_contract.models import Condition, MergeError, MergeResultStatus, NotificationStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_PATH = ROOT / "crds" / "videomerge.yaml"
@@ -68,12 +69,13 @@ def test_spec_fields_enums_limits_and_defaults(schema):
     assert spec["required"] == ["videoUrls"]
     urls = spec["properties"]["videoUrls"]
     assert (urls["minItems"], urls["maxItems"]) == (Limits.MIN_CLIPS, Limits.MAX_CLIPS)
-    item = urls["items"]
-    assert (item["minLength"], item["maxLength"], item["pattern"]) == (
-        Limits.MIN_URL_LENGTH,
-        Limits.MAX_URL_LENGTH,
-        Limits.URL_PATTERN,
-    )
+    for item in (urls["items"], spec["properties"]["callbackUrl"]):
+        assert (item["type"], item["minLength"], item["maxLength"], item["pattern"]) == (
+            "string",
+            Limits.MIN_URL_LENGTH,
+            Limits.MAX_URL_LENGTH,
+            Limits.URL_PATTERN,
+        )
     for field, enum in (("quality", Quality), ("aspectRatio", AspectRatio), ("fit", Fit)):
         prop = spec["properties"][field]
         assert prop["enum"] == [e.value for e in enum], field
@@ -104,6 +106,10 @@ def test_status_fields_match(schema):
     assert set(error["properties"]) == _aliases(MergeError)
     assert set(error["required"]) == _required(MergeError)
     assert error["properties"]["reason"]["enum"] == [r.value for r in ErrorReason]
+    notification = status["notification"]
+    assert set(notification["properties"]) == _aliases(NotificationStatus)
+    assert set(notification["required"]) == _required(NotificationStatus)
+    assert notification["properties"]["state"]["enum"] == [s.value for s in NotificationState]
     condition = status["conditions"]["items"]
     assert set(condition["properties"]) == _aliases(Condition)
     assert set(condition["required"]) == _required(Condition)
