@@ -8,7 +8,7 @@ RUFF := $(VENV)/bin/ruff
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help install lint fmt test test-unit test-integration test-e2e bench crd-sync \
-        cluster-up cluster-down kubeconfig images up down demo clean
+        cluster-up cluster-down kubeconfig webhook-secret images up down demo clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ cluster-down: ## Stop the local cluster and remove every process, mount and ipta
 
 kubeconfig: ## Print the local cluster's kubeconfig path (last line)
 	@bash hack/kubeconfig.sh
+
+webhook-secret: ## Print the local install's webhook signing secret (whsec_…, last line)
+	@bash hack/webhook-secret.sh
 
 images: ## Build the project images from a local base and load them into the cluster's containerd
 	bash hack/images.sh

@@ -104,3 +104,8 @@ strategy:
   rollingUpdate: {maxSurge: 0, maxUnavailable: 1}
 {{- end }}
 {{- end }}
+
+{{/* Secret with the webhook signing secret (whsec_…): the user's own, or the generated one. */}}
+{{- define "videomerge.webhookSecretName" -}}
+{{- default (printf "%s-webhook" (include "videomerge.fullname" .)) .Values.notifier.existingSecret }}
+{{- end }}

@@ -43,7 +43,7 @@ def test_lint_passes(helm, values):
 def test_default_render_is_production_shaped(helm):
     docs = render(helm)
     deployments = by_kind(docs, "Deployment")
-    assert set(deployments) == {"vm-videomerge-operator", "vm-videomerge-api"}
+    assert set(deployments) == {"vm-videomerge-operator", "vm-videomerge-api", "vm-videomerge-notifier"}
     operator = deployments["vm-videomerge-operator"]["spec"]["template"]["spec"]
     assert "hostNetwork" not in operator
     container = operator["containers"][0]
@@ -74,7 +74,12 @@ def test_worker_role_is_least_privilege(helm):
 def test_local_values_keep_everything_on_loopback(helm):
     docs = render(helm, "-f", str(LOCAL_VALUES))
     deployments = by_kind(docs, "Deployment")
-    assert set(deployments) == {"vm-videomerge-operator", "vm-videomerge-api", "vm-videomerge-minio"}
+    assert set(deployments) == {
+        "vm-videomerge-operator",
+        "vm-videomerge-api",
+        "vm-videomerge-minio",
+        "vm-videomerge-notifier",
+    }
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["hostNetwork"] is True
