@@ -87,7 +87,7 @@ async def test_a_hanging_receiver_costs_one_deadline_and_does_not_block_another(
 async def test_the_guard_refuses_loopback_before_connecting(receiver):
     outcome = await _post(receiver.url("private"), allow_private=False)
     assert not outcome.delivered and outcome.permanent
-    assert outcome.error.startswith("callback URL refused: 127.0.0.1 is a loopback address")
+    assert outcome.error.startswith("callback URL refused: 127.0.0.1 ")
     assert receiver.posts == []
 
 
