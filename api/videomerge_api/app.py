@@ -28,6 +28,19 @@ Send `Authorization: Bearer <token>` when the deployment configures tokens."""
 
 
 DOCS_ASSETS = "/docs/assets"
+# Two sets of names for the same merges, one per design document the service was specified from.
+TAGS = [
+    {
+        "name": "merges",
+        "description": "Start a merge, poll its status, fetch its result: `task_id` under `/api/v1/merge`.",
+    },
+    {
+        "name": "jobs",
+        "description": "The same merges under job names: `POST /process` (in the background, or waiting "
+        "for the result) and `GET /job-status/{job_id}`.",
+    },
+    {"name": "operations", "description": "Health probes and Prometheus metrics."},
+]
 
 
 def create_app(settings: ApiSettings | None = None, store: MergeStore | None = None) -> FastAPI:
@@ -59,6 +72,7 @@ def create_app(settings: ApiSettings | None = None, store: MergeStore | None = N
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=TAGS,
         static_url=DOCS_ASSETS,
         favicon_url=f"{DOCS_ASSETS}/favicon.png",
     )

@@ -55,10 +55,25 @@ def invalid_field(loc: list[str | int], msg: str, kind: str) -> ApiProblemError:
     return ApiProblemError(422, f"{place}: {msg}", issues=[ValidationIssue(loc=loc, msg=msg, type=kind)])
 
 
+def media_type_problem(content_type: str | None, issues: list[ValidationIssue]) -> str | None:
+    """Why a body was not read as JSON, when that is why it failed: curl's ``-d`` without ``-H
+    'Content-Type: application/json'`` sends a form, which otherwise reads as "body: must be a JSON object"."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    if not any(i.loc[:1] == ["body"] for i in issues):
+        return None
+    got = f"got {media}" if media else "none was sent"
+    return f"Content-Type must be application/json ({got})"
+
+
 def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         issues, message = describe(exc.errors())
+        wrong_type = media_type_problem(request.headers.get("content-type"), issues)
+        if wrong_type is not None:
+            return error_response(request, 415, wrong_type)
         return error_response(request, 422, message, issues=issues)
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:

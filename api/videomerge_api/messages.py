@@ -47,7 +47,10 @@ def _sentence(error: Mapping[str, Any]) -> str:
     if kind == "enum":
         return f"must be one of {ctx.get('expected', 'the listed values')}"
     if kind == "too_short":
-        return f"needs at least {ctx.get('min_length')} clip URL(s)" if is_clip_list else "is too short"
+        if is_clip_list:
+            least = ctx.get("min_length")
+            return f"must list at least {least} clip URL{'' if least == 1 else 's'} (got none)"
+        return "is too short"
     if kind == "too_long":
         what = "clips" if is_clip_list else "items"
         return f"must have at most {ctx.get('max_length')} {what} (got {ctx.get('actual_length')})"

@@ -31,7 +31,7 @@ PROCESS_BODIES = {
 }
 JOB_ID = Annotated[str, Path(description="The job_id returned by POST /process.", examples=[examples.TASK])]
 
-router = APIRouter(tags=["jobs (seed 000 names)"])
+router = APIRouter(tags=["jobs"])
 
 
 @router.post(
@@ -41,7 +41,7 @@ router = APIRouter(tags=["jobs (seed 000 names)"])
     responses={
         200: {
             "model": MergeOutcome,
-            "description": "`background: false` and the merge finished: its result.",
+            "description": "`background: false` and the merge finished: its result, with its `job_id`.",
             "content": examples.json_examples(completed=examples.COMPLETED, failed=examples.FAILED),
         },
         504: {
@@ -50,7 +50,7 @@ router = APIRouter(tags=["jobs (seed 000 names)"])
         },
         **error_docs(401, 409, 413, 422, 503),
     },
-    summary="Start a merge (seed 000 names)",
+    summary="Start a merge as a job",
     description="`background: true` (default) answers 202 with a job_id at once. `background: false` waits "
     "for the result, up to the configured timeout, then 504 with the job_id to poll.",
 )
@@ -79,7 +79,9 @@ async def process(
             extra={"job_id": job_id, "status": current.status.value},
             headers=headers,
         )
-    return JSONResponse(outcome.model_dump(mode="json"), status_code=200, headers=headers)
+    return JSONResponse(
+        {"job_id": job_id} | outcome.model_dump(mode="json"), status_code=200, headers=headers
+    )
 
 
 @router.get(

@@ -44,7 +44,7 @@ TaskId = Annotated[
 
 
 def merge_router(list_max_limit: int) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/merge", tags=["merge"])
+    router = APIRouter(prefix="/api/v1/merge", tags=["merges"])
 
     @router.post(
         "",

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 42 (EXIT_PERMANENT_FAILURE) the input is at fault and retrying cannot help; 75
 (EXIT_RETRYABLE_FAILURE) anything that another attempt may survive; 2 bad command line. A failure prints
-one line on stderr: ``videomerge-worker: <Reason>: <message>``.
+one line on stderr: ``videomerge-worker: <Reason>: <message>``. ``merge`` prints one JSON line on stdout
+either way: the result, or ``{"success": false, "reason", "error", …}`` (the REST API's shapes).
 """
 
 import argparse
@@ -64,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_command(args.name, args.namespace, progress=_stderr_progress if args.verbose else None)
     except WorkerError as exc:
+        if args.command == "merge":
+            _print_failure(exc)
         return _fail(exc.one_line(), EXIT_PERMANENT_FAILURE if exc.permanent else EXIT_RETRYABLE_FAILURE)
     except (KeyboardInterrupt, TerminatedError):
         return _fail("interrupted", EXIT_RETRYABLE_FAILURE)
@@ -100,6 +103,13 @@ def merge_command(args: argparse.Namespace) -> int:
     )
     print(json.dumps(result.model_dump(mode="json")), flush=True)
     return EXIT_OK
+
+
+def _print_failure(exc: WorkerError) -> None:
+    """The last stdout line is JSON on failure too: the REST API's failure shape."""
+    failure = {"success": False, "status": "failed", "reason": exc.reason.value, "error": exc.message}
+    failure |= {"clip_index": exc.clip_index, "clip_url": exc.clip_url}
+    print(json.dumps(failure), flush=True)
 
 
 def _stderr_progress(stage: Stage, percent: int, message: str | None = None) -> None:

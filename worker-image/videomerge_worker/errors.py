@@ -1,10 +1,21 @@
 """The one exception type the worker raises for anything a user should hear about."""
 
+import re
 from collections.abc import Iterable
 from concurrent.futures import Future
 
 from videomerge_contract import ErrorReason, MergeError
 from videomerge_contract.limits import Limits
+
+# A local file path as FFmpeg and ffprobe print them ("file:/scratch/videomerge-…/clip-001.src: …"); not
+# the path part of a URL (preceded by a host, ":" or "/").
+_LOCAL_PATH = re.compile(r"(?<![\w:/.-])(?:file:)?/(?:[\w.+-]+/)*[\w.+-]+")
+
+
+def without_local_paths(text: str) -> str:
+    """``text`` without the worker's own file paths: a user's message names the clip, not our scratch disk."""
+    text = re.sub(rf"{_LOCAL_PATH.pattern}:\s*", "", text)
+    return _LOCAL_PATH.sub("the downloaded file", text)
 
 
 class WorkerError(Exception):

@@ -10,7 +10,7 @@ from typing import Any
 import ffmpeg
 
 from videomerge_contract import ErrorReason
-from videomerge_worker.errors import WorkerError
+from videomerge_worker.errors import WorkerError, without_local_paths
 from videomerge_worker.isobmff import is_iso_bmff, truncation_problem
 
 # Common rates that cameras and encoders report slightly off (29.97 as 2997/100, 30 as 1001/33 ...).
@@ -73,7 +73,8 @@ def ffprobe(path: Path) -> dict[str, Any]:
 
 
 def ffprobe_error(exc: ffmpeg.Error) -> str:
-    return _last_line(exc.stderr) or "unrecognised format"
+    """ffprobe's complaint, without the local path it starts with (users hear of their clip, not our disk)."""
+    return without_local_paths(_last_line(exc.stderr)) or "unrecognised format"
 
 
 def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> ClipInfo:

@@ -13,7 +13,7 @@ CASES = [
     ({"video_urls": ["https://example.com/a b.mp4"]}, "video_urls.0: must be an http:// or https:// URL"),
     ({"video_urls": ["http://a"]}, "video_urls.0: must be at least 10 characters long"),
     ({"video_urls": ["https://e.com/" + "x" * Limits.MAX_URL_LENGTH]}, "video_urls.0: must be at most 2048"),
-    ({"video_urls": []}, "video_urls: needs at least 1 clip URL"),
+    ({"video_urls": []}, "video_urls: must list at least 1 clip URL (got none)"),
     ({"video_urls": "https://example.com/a.mp4"}, "video_urls: must be a list"),
     ({}, "video_urls: is required"),
     (
@@ -53,6 +53,31 @@ def test_malformed_json_is_422(client, raw):
     response = client.post("/api/v1/merge", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["message"].startswith("body:")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "message"),
+    [
+        (
+            "application/x-www-form-urlencoded",
+            "Content-Type must be application/json (got application/x-www-form-urlencoded)",
+        ),
+        ("text/plain; charset=utf-8", "Content-Type must be application/json (got text/plain)"),
+        (None, "Content-Type must be application/json (none was sent)"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/merge", "/process"])
+def test_a_body_that_is_not_json_is_415_saying_so(client, store, content_type, message, path):
+    """`curl -d @body.json` without -H 'Content-Type: application/json' sends a form."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post(path, content=b"video_urls=https%3A%2F%2Fexample.com%2Fa.mp4", headers=headers)
+    assert (response.status_code, response.json()["message"]) == (415, message)
+    assert store.list(10).items == []
+
+
+def test_query_mistakes_stay_422(client):
+    response = client.get("/api/v1/merge", params={"limit": "many"})
+    assert response.status_code == 422 and response.json()["message"].startswith("limit:")
 
 
 def test_body_over_the_limit_is_413_by_length_and_by_stream(make_client, store):

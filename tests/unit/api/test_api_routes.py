@@ -222,7 +222,7 @@ def test_process_waits_for_the_end_when_not_background(make_client, store, cache
     timer.join()
     assert response.status_code == 200
     assert response.json()["success"] is True and response.json()["clips_merged"] == 2
-    assert response.headers["location"].startswith("/job-status/vm-")
+    assert response.headers["location"] == f"/job-status/{response.json()['job_id']}"
 
 
 def test_process_returns_the_failure_when_the_merge_fails(client, store):
@@ -231,6 +231,7 @@ def test_process_returns_the_failure_when_the_merge_fails(client, store):
     timer.join()
     assert response.status_code == 200 and response.json()["success"] is False
     assert response.json()["reason"] == "DownloadFailed"
+    assert store.get(response.json()["job_id"])
 
 
 def test_process_times_out_with_504_and_the_job_id(make_client, store):

@@ -4,7 +4,7 @@ import pytest
 
 from videomerge_contract import ErrorReason
 from videomerge_worker.download import Downloader
-from videomerge_worker.errors import WorkerError
+from videomerge_worker.errors import WorkerError, without_local_paths
 from videomerge_worker.urlguard import GuardedBackend, refusal
 
 
@@ -29,6 +29,21 @@ def test_files_that_are_not_playable_videos(server, merge, name, problem):
     assert error.reason is ErrorReason.UNSUPPORTED_MEDIA and error.permanent
     assert (error.clip_index, error.clip_url) == (1, url)
     assert error.message.startswith(f"clip 2 ({url}): ") and problem in error.message
+    # The user hears about their clip, never about the worker's scratch files.
+    assert "file:" not in error.message and ".src" not in error.message, error.message
+
+
+def test_local_paths_are_taken_out_of_tool_messages():
+    assert without_local_paths("file:/scratch/videomerge-ab12/clip-001.src: Invalid data found") == (
+        "Invalid data found"
+    )
+    assert (
+        without_local_paths("https://cdn.example.com/v/a.mp4 at /a/b")
+        == "https://cdn.example.com/v/a.mp4 at the downloaded file"
+    )
+    assert without_local_paths("moov atom not found in /tmp/w/clip-002.src") == (
+        "moov atom not found in the downloaded file"
+    )
 
 
 def test_missing_file(server, merge):

@@ -63,7 +63,11 @@ def test_bad_input_exits_42_with_one_line_naming_the_clip(server, run_cli, tmp_p
     url = server.url("text.mp4")
     done = run_cli("merge", "-o", str(tmp_path / "x.mp4"), server.url("a.mp4"), url)
     assert done.returncode == EXIT_PERMANENT_FAILURE
-    assert done.stdout == ""
+    failure = json.loads(done.stdout.strip().splitlines()[-1])
+    assert failure["success"] is False and failure["reason"] == "UnsupportedMedia"
+    assert (failure["clip_index"], failure["clip_url"]) == (1, url)
+    assert failure["error"].startswith(f"clip 2 ({url}): not a readable video")
+    assert "/scratch" not in failure["error"] and "file:" not in failure["error"]
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"videomerge-worker: UnsupportedMedia: clip 2 ({url}): not a readable video")
     assert not (tmp_path / "x.mp4").exists()
