@@ -8,7 +8,7 @@ RUFF := $(VENV)/bin/ruff
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help install lint fmt test test-unit test-integration test-e2e bench crd-sync \
-        cluster-up cluster-down kubeconfig webhook-secret images up down demo clean
+        cluster-up cluster-down kubeconfig webhook-secret images up down demo token clean
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ down: ## Uninstall the chart and stop the cluster
 
 demo: install ## A real merge end to end through the REST API
 	bash hack/demo.sh
+
+token: ## Print a bearer token for API client NAME of the local install (last line; NAME=admin: the admin)
+	@bash hack/token.sh "$(NAME)"
 
 clean: ## Remove the virtualenv and caches inside the repo
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -80,11 +80,22 @@ def follow(client: httpx.Client, task_id: str, timeout: float = 600) -> dict:
     raise SystemExit(f"merge {task_id} did not finish within {timeout:.0f}s")
 
 
+def admin_token() -> str:
+    """`make token NAME=admin`: the admin token the chart generated (auth is on by default)."""
+    script = Path(__file__).resolve().parent / "token.sh"
+    out = subprocess.run(["bash", str(script), "admin"], check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
 def main() -> int:
     make_clips()
     server, base = serve_clips()
     try:
-        with httpx.Client(base_url=API, timeout=30) as client:
+        headers = {"authorization": f"Bearer {admin_token()}"}
+        console.print(
+            "[bold]Token[/bold] of the admin client: make token NAME=admin (NAME=<client> for others)"
+        )
+        with httpx.Client(base_url=API, timeout=30, headers=headers) as client:
             body = {
                 "video_urls": [f"{base}/{name}" for name in CLIPS],
                 "quality": "medium",

@@ -23,3 +23,4 @@ wait_for 120 "the API at $API_URL" curl -fsS "$API_URL/readyz" || {
   kubectl -n "$NAMESPACE" get pods -o wide >&2; kubectl -n "$NAMESPACE" logs deploy/"$RELEASE"-api --tail 30 >&2; exit 1; }
 mkdir -p /tmp/videomerge-ready && touch /tmp/videomerge-ready/chart
 log "VideoMerge is up: API $API_URL (docs: $API_URL/docs); kubectl --kubeconfig $KUBECONFIG_PATH -n $NAMESPACE get videomerges"
+log "API token: make token NAME=admin (an admin, sees every merge) or make token NAME=<client> (sees its own)"

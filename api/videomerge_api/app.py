@@ -1,5 +1,6 @@
 """The FastAPI application: routes, middlewares, error handlers, the cache's lifecycle, OpenAPI."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -7,11 +8,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from videomerge_api.auth import TokenSet
 from videomerge_api.cache import MergeCache
+from videomerge_api.clients import ClientRegistry
 from videomerge_api.errors import install_error_handlers
 from videomerge_api.metrics import ApiMetrics
 from videomerge_api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
+from videomerge_api.ratelimit import RateLimiter
 from videomerge_api.routes_health import router as health_router
 from videomerge_api.routes_jobs import router as jobs_router
 from videomerge_api.routes_merge import merge_router
@@ -24,7 +26,9 @@ DESCRIPTION = """Merges video clips, in order, into one MP4 in S3-compatible sto
 
 Start a merge with `POST /api/v1/merge` (or `POST /process`), poll its status, then fetch its result.
 Each merge is a `VideoMerge` resource in Kubernetes; its `task_id` is the resource's name.
-Send `Authorization: Bearer <token>` when the deployment configures tokens."""
+Send `Authorization: Bearer <token>`: each token belongs to a client, who sees only their own merges.
+A client over its request rate or its cap of unfinished merges gets 429 with `Retry-After`."""
+log = logging.getLogger(__name__)
 
 
 DOCS_ASSETS = "/docs/assets"
@@ -77,17 +81,30 @@ def create_app(settings: ApiSettings | None = None, store: MergeStore | None = N
         favicon_url=f"{DOCS_ASSETS}/favicon.png",
     )
     app.state.settings, app.state.metrics = settings, metrics
-    app.state.service = MergeService(store, cache, metrics)
+    app.state.service = MergeService(
+        store, cache, metrics, settings.quota_max_active_merges, settings.quota_retry_after_seconds
+    )
     app.include_router(merge_router(settings.list_max_limit))
     app.include_router(jobs_router)
     app.include_router(health_router)
     install_error_handlers(app, settings.retry_after_seconds)
-    tokens = TokenSet(settings.static_tokens(), settings.auth_token_file)
-    # Last added runs first: request id and access log around everything, then auth, then the body limit.
+    registry = ClientRegistry(settings.auth_clients_dir)
+    if not settings.auth_enabled:
+        log.warning(
+            "authentication is OFF (VIDEOMERGE_API_AUTH_ENABLED=false): anyone who reaches this API "
+            "can start, read and cancel every merge"
+        )
+    elif settings.auth_clients_dir is None:
+        log.warning("authentication is on but no client directory is set: every request will get 401")
+    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    # Last added runs first: request id and access log around everything, then auth and rate, then the
+    # body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AuthMiddleware, tokens=tokens)
+    app.add_middleware(
+        AuthMiddleware, registry=registry, enabled=settings.auth_enabled, limiter=limiter, metrics=metrics
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    _customise_openapi(app, settings, auth=tokens.enabled)
+    _customise_openapi(app, settings, auth=settings.auth_enabled)
     return app
 
 

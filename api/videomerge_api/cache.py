@@ -2,14 +2,44 @@
 
 The syncer feeds it (``replace`` after a list, ``apply`` per watch event) from its thread; request handlers
 read it. Listeners hear the name of every object that changed, so a waiting request can wake up.
+
+Only what the status, result and list answers need is kept (``essentials``): never the spec, whose clip
+URLs can weigh 100 KiB a merge, nor the conditions. A cached merge costs about 1–2 KB.
 """
 
 import threading
 from collections.abc import Callable, Iterable
 
 from videomerge_api.store import VideoMergeObject, WatchEvent
+from videomerge_contract.resource import LABEL_OWNER
 
 Listener = Callable[[str], None]
+_METADATA_KEPT = ("name", "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp")
+_STATUS_KEPT = (
+    "phase",
+    "message",
+    "stage",
+    "progress",
+    "attempts",
+    "queuePosition",
+    "completionTime",
+    "result",
+    "error",
+    "notification",
+)
+
+
+def essentials(obj: VideoMergeObject) -> VideoMergeObject:
+    """The object cut to what reads need, in the same shape (metadata, status)."""
+    meta = obj.get("metadata") or {}
+    kept: VideoMergeObject = {"metadata": {k: meta[k] for k in _METADATA_KEPT if k in meta}}
+    owner = (meta.get("labels") or {}).get(LABEL_OWNER)
+    if owner:
+        kept["metadata"]["labels"] = {LABEL_OWNER: owner}
+    status = obj.get("status")
+    if isinstance(status, dict) and status:
+        kept["status"] = {k: status[k] for k in _STATUS_KEPT if k in status}
+    return kept
 
 
 def _name(obj: VideoMergeObject) -> str:
@@ -45,7 +75,7 @@ class MergeCache:
 
     def replace(self, items: Iterable[VideoMergeObject], resource_version: str) -> None:
         """A fresh list: becomes the whole truth, and the cache is synced from ``resource_version``."""
-        fresh = {_name(obj): obj for obj in items if _name(obj)}
+        fresh = {_name(obj): essentials(obj) for obj in items if _name(obj)}
         with self._lock:
             old = self._objects
             changed = {n for n in old.keys() | fresh.keys() if old.get(n) != fresh.get(n)}
@@ -59,7 +89,7 @@ class MergeCache:
         name = event.name
         with self._lock:
             if event.type in ("ADDED", "MODIFIED") and name:
-                self._objects[name] = event.object
+                self._objects[name] = essentials(event.object)
             elif event.type == "DELETED" and name:
                 self._objects.pop(name, None)
             if event.resource_version:

@@ -37,6 +37,12 @@ class ApiMetrics:
             ["event"],
             registry=self.registry,
         )
+        self.limited = Counter(
+            "videomerge_api_limited_requests",
+            "Requests refused with 429, by limit: rate (requests/s) or quota (active merges).",
+            ["limit"],
+            registry=self.registry,
+        )
         self.cache_objects = Gauge(
             "videomerge_api_cache_objects", "VideoMerges held in the cache.", registry=self.registry
         )

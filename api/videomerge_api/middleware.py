@@ -1,4 +1,5 @@
-"""Pure ASGI middlewares (cheap on the hot path): request id + access log + metrics, auth, body limit."""
+"""Pure ASGI middlewares (cheap on the hot path): request id + access log + metrics, auth + rate limit,
+body limit."""
 
 import json
 import logging
@@ -9,8 +10,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from videomerge_api.auth import TokenSet
+from videomerge_api.clients import ANONYMOUS, ClientRegistry
 from videomerge_api.metrics import ApiMetrics
+from videomerge_api.ratelimit import RateLimiter, retry_after_header
 
 access_log = logging.getLogger("videomerge_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -96,21 +98,50 @@ class RequestContextMiddleware:
 
 
 class AuthMiddleware:
-    """401 without a valid bearer token on every path but the health probes (when tokens are configured)."""
+    """Who is calling (``scope["state"]["client"]``), then their request rate.
 
-    def __init__(self, app: ASGIApp, tokens: TokenSet) -> None:
-        self.app, self.tokens = app, tokens
+    Every path but the health probes and the documentation needs a known bearer token, else 401; a client over its rate gets 429
+    with Retry-After. With auth disabled every request is ANONYMOUS (an admin) and the rate is not limited.
+    """
+
+    def __init__(
+        self, app: ASGIApp, registry: ClientRegistry, enabled: bool, limiter: RateLimiter, metrics: ApiMetrics
+    ) -> None:
+        self.app, self.registry, self.enabled, self.limiter = app, registry, enabled, limiter
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]) or not self.tokens.enabled:
+        if scope["type"] != "http" or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if self.tokens.accepts(_header(scope, b"authorization")):
+        state = scope.setdefault("state", {})
+        if not self.enabled:
+            state["client"] = ANONYMOUS
             await self.app(scope, receive, send)
             return
-        message = "missing or invalid bearer token (Authorization: Bearer <token>)"
-        body = {"message": message, "detail": message, "request_id": scope.get("state", {}).get("request_id")}
-        await send_json(send, 401, body, {"WWW-Authenticate": "Bearer"})
+        client = self.registry.identify(_header(scope, b"authorization"))
+        if client is None:
+            message = "missing or invalid bearer token (Authorization: Bearer <token>)"
+            body = {"message": message, "detail": message, "request_id": state.get("request_id")}
+            await send_json(send, 401, body, {"WWW-Authenticate": "Bearer"})
+            return
+        state["client"] = client
+        wait = self.limiter.acquire(client.name)
+        if wait > 0:
+            self.metrics.limited.labels("rate").inc()
+            message = (
+                f"rate limit: at most {self.limiter.per_second:g} requests/s per client "
+                f"(bursts of {self.limiter.burst}); retry in {wait:.1f}s"
+            )
+            body = {"message": message, "detail": message, "request_id": state.get("request_id")}
+            headers = {
+                "Retry-After": retry_after_header(wait),
+                "X-RateLimit-Limit": f"{self.limiter.per_second:g}",
+                "X-RateLimit-Burst": str(self.limiter.burst),
+            }
+            await send_json(send, 429, body, headers)
+            return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

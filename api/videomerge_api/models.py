@@ -1,17 +1,11 @@
-"""Bodies of the API that the contract does not define: seed 000's job routes, lists, errors, health."""
+"""The REST bodies the API answers with: one model per body. The request and the success result come
+from the contract (they are the REST↔CRD mapping); ``views`` fills these from a VideoMerge."""
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videomerge_contract import (
-    MergeFailure,
-    MergeRequest,
-    MergeResult,
-    MergeStatusResponse,
-    RestStatus,
-    Stage,
-)
+from videomerge_contract import MergeFailure, MergeRequest, MergeResult, Phase, RestStatus, Stage
 
 URL_A, URL_B = "https://example.com/a.mp4", "https://example.com/b.mov"
 
@@ -31,6 +25,50 @@ class ProcessRequest(MergeRequest):
     )
 
 
+class MergeAccepted(BaseModel):
+    """202 of ``POST /api/v1/merge`` (seed 002)."""
+
+    task_id: str
+    message: str = "Merge started"
+    status: RestStatus = RestStatus.PENDING
+    status_url: str | None = None
+    result_url: str | None = None
+
+
+class ProgressFields(BaseModel):
+    """What both seeds' status answers say about a merge's progress."""
+
+    status: RestStatus
+    message: str
+    progress: int = Field(ge=0, le=100)
+    stage: Stage | None = None
+
+
+class WebhookDelivery(BaseModel):
+    """``notification`` of the REST status: how the completion webhook's delivery went."""
+
+    state: str = Field(description="delivering (retrying), delivered or failed (given up).")
+    attempts: int
+    last_error: str | None = None
+    last_status_code: int | None = None
+    next_attempt_at: str | None = None
+    delivered_at: str | None = None
+
+
+class MergeStatusResponse(ProgressFields):
+    """``GET /api/v1/merge/{task_id}/status`` (seed 002), and each item of the list."""
+
+    task_id: str
+    phase: Phase | None = None
+    queue_position: int | None = None
+    attempts: int | None = None
+    created_at: str | None = None
+    completed_at: str | None = None
+    notification: WebhookDelivery | None = Field(
+        default=None, description="Delivery of the completion webhook; only when callback_url was given."
+    )
+
+
 class ProcessAccepted(BaseModel):
     job_id: str
     status: RestStatus = RestStatus.PENDING
@@ -38,14 +76,10 @@ class ProcessAccepted(BaseModel):
     status_url: str
 
 
-class JobStatus(BaseModel):
-    """Answer of ``GET /job-status/{job_id}``: the status, and the result or error once finished."""
+class JobStatus(ProgressFields):
+    """Answer of ``GET /job-status/{job_id}`` (seed 000): the status, and the result or error once finished."""
 
     job_id: str
-    status: RestStatus
-    message: str
-    progress: int = Field(ge=0, le=100)
-    stage: Stage | None = None
     result: MergeResult | None = None
     error: str | None = None
     reason: str | None = None

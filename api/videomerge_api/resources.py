@@ -1,8 +1,12 @@
 """Building VideoMerge objects for a request, naming them, and reading the bits of them the API needs.
 
-Idempotency: a request with an ``Idempotency-Key`` gets a name derived from the key, so two replicas
-racing on the same key meet at the API server (AlreadyExistsError) instead of creating two merges. The key
-itself is never stored: only its SHA-256, next to the SHA-256 of the canonical spec.
+Idempotency: a request with an ``Idempotency-Key`` gets a name derived from the client and the key, so two
+replicas racing on the same key meet at the API server (AlreadyExistsError) instead of creating two merges,
+and two clients using the same key never meet. The key itself is never stored: only that SHA-256, next to
+the SHA-256 of the canonical spec.
+
+Ownership: every merge the API creates carries its client's name as a label (to select by) and an
+annotation (to read); a merge without one (made with kubectl) belongs to admins only.
 """
 
 import hashlib
@@ -15,9 +19,11 @@ from videomerge_api.store import VideoMergeObject
 from videomerge_contract import API_VERSION, KIND
 from videomerge_contract.resource import (
     ANNOTATION_IDEMPOTENCY_KEY,
+    ANNOTATION_OWNER,
     ANNOTATION_REQUEST_HASH,
     APP_NAME,
     LABEL_NAME,
+    LABEL_OWNER,
     LABEL_PART_OF,
 )
 
@@ -31,8 +37,9 @@ def random_name() -> str:
     return NAME_PREFIX + uuid.uuid4().hex[:_NAME_HEX]
 
 
-def key_digest(idempotency_key: str) -> str:
-    return hashlib.sha256(idempotency_key.encode()).hexdigest()
+def key_digest(owner: str, idempotency_key: str) -> str:
+    """The key as scoped to its client: the same key of two clients names two merges."""
+    return hashlib.sha256(f"{owner}\n{idempotency_key}".encode()).hexdigest()
 
 
 def name_for_key(digest: str) -> str:
@@ -50,8 +57,8 @@ def is_task_id(value: str) -> bool:
     return bool(_TASK_ID.match(value))
 
 
-def new_video_merge(name: str, spec: dict[str, Any], key_hash: str | None) -> VideoMergeObject:
-    annotations = {ANNOTATION_REQUEST_HASH: request_digest(spec)}
+def new_video_merge(name: str, spec: dict[str, Any], key_hash: str | None, owner: str) -> VideoMergeObject:
+    annotations = {ANNOTATION_REQUEST_HASH: request_digest(spec), ANNOTATION_OWNER: owner}
     if key_hash is not None:
         annotations[ANNOTATION_IDEMPOTENCY_KEY] = key_hash
     return {
@@ -59,7 +66,7 @@ def new_video_merge(name: str, spec: dict[str, Any], key_hash: str | None) -> Vi
         "kind": KIND,
         "metadata": {
             "name": name,
-            "labels": {LABEL_NAME: APP_NAME, LABEL_PART_OF: APP_NAME},
+            "labels": {LABEL_NAME: APP_NAME, LABEL_PART_OF: APP_NAME, LABEL_OWNER: owner},
             "annotations": annotations,
         },
         "spec": spec,
@@ -83,3 +90,8 @@ def created_at(obj: VideoMergeObject) -> str | None:
 def is_deleting(obj: VideoMergeObject) -> bool:
     """Cancelled but still held by a finalizer: to clients it is gone."""
     return bool(obj.get("metadata", {}).get("deletionTimestamp"))
+
+
+def owner_of(obj: VideoMergeObject) -> str | None:
+    value = (obj.get("metadata", {}).get("labels") or {}).get(LABEL_OWNER)
+    return str(value) if value else None

@@ -6,17 +6,9 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 
 from videomerge_api import examples
-from videomerge_api.deps import (
-    IdempotencyKey,
-    Service,
-    Settings,
-    check_clip_count,
-    error_docs,
-    path_under_root,
-)
+from videomerge_api.deps import CurrentClient, IdempotencyKey, Service, Settings, error_docs, start_merge
 from videomerge_api.errors import ApiProblemError
 from videomerge_api.models import JobStatus, MergeOutcome, ProcessAccepted, ProcessRequest, SyncTimeoutBody
-from videomerge_api.resources import name_of
 from videomerge_api.views import job_view, result_view, status_view
 
 PROCESS_BODIES = {
@@ -48,7 +40,7 @@ router = APIRouter(tags=["jobs"])
             "model": SyncTimeoutBody,
             "description": "`background: false` and still running: poll the job.",
         },
-        **error_docs(401, 409, 413, 422, 503),
+        **error_docs(401, 409, 413, 422, 429, 503),
     },
     summary="Start a merge as a job",
     description="`background: true` (default) answers 202 with a job_id at once. `background: false` waits "
@@ -59,20 +51,22 @@ async def process(
     request: Request,
     service: Service,
     settings: Settings,
+    client: CurrentClient,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    check_clip_count(body, settings)
-    obj, replayed = await service.create(body, idempotency_key)
-    job_id = name_of(obj)
-    status_url = path_under_root(request, "job_status", job_id=job_id)
-    headers = {"Location": status_url} | ({"Idempotent-Replayed": "true"} if replayed else {})
+    started = await start_merge(request, body, idempotency_key, "job_status", "job_id")
+    job_id, status_url, headers = started.task_id, started.status_url, started.headers
     if body.background:
-        accepted = ProcessAccepted(job_id=job_id, status=status_view(obj).status, status_url=status_url)
+        accepted = ProcessAccepted(
+            job_id=job_id, status=status_view(started.obj).status, status_url=status_url
+        )
         return JSONResponse(accepted.model_dump(mode="json"), status_code=202, headers=headers)
-    finished = await service.wait_terminal(job_id, settings.sync_timeout_seconds, request.is_disconnected)
+    finished = await service.wait_terminal(
+        job_id, client, settings.sync_timeout_seconds, request.is_disconnected
+    )
     outcome = result_view(finished) if finished is not None else None
     if outcome is None:
-        current = status_view(finished or await service.read(job_id))
+        current = status_view(finished or await service.read(job_id, client))
         raise ApiProblemError(
             504,
             f"merge still running after {settings.sync_timeout_seconds:g}s; poll {status_url}",
@@ -88,8 +82,8 @@ async def process(
     "/job-status/{job_id}",
     name="job_status",
     response_model=JobStatus,
-    responses=error_docs(401, 404, 503),
+    responses=error_docs(401, 404, 429, 503),
     summary="Status of a job, with its result or error once finished",
 )
-async def job_status(job_id: JOB_ID, service: Service) -> JobStatus:
-    return job_view(await service.read(job_id))
+async def job_status(job_id: JOB_ID, service: Service, client: CurrentClient) -> JobStatus:
+    return job_view(await service.read(job_id, client))

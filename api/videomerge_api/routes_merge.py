@@ -7,19 +7,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videomerge_api import examples, listing
 from videomerge_api.deps import (
+    CurrentClient,
     IdempotencyKey,
     Service,
-    Settings,
-    check_clip_count,
+    client_of,
     error_docs,
     path_under_root,
+    start_merge,
 )
 from videomerge_api.errors import ApiProblemError, invalid_field
-from videomerge_api.models import ErrorBody, MergeCancelled, MergeList, MergeOutcome, NotFinishedBody
-from videomerge_api.resources import name_of
+from videomerge_api.models import (
+    ErrorBody,
+    MergeAccepted,
+    MergeCancelled,
+    MergeList,
+    MergeOutcome,
+    MergeStatusResponse,
+    NotFinishedBody,
+)
 from videomerge_api.service import MergeService
 from videomerge_api.views import result_view, status_json, status_view
-from videomerge_contract import MergeAccepted, MergeRequest, MergeStatusResponse, RestStatus
+from videomerge_contract import MergeRequest, RestStatus
 
 
 class ListQuery(BaseModel):
@@ -52,7 +60,7 @@ def merge_router(list_max_limit: int) -> APIRouter:
         response_model=MergeAccepted,
         responses={
             202: {"content": examples.json_examples(accepted=examples.ACCEPTED)},
-            **error_docs(401, 409, 413, 503),
+            **error_docs(401, 409, 413, 429, 503),
             422: {"model": ErrorBody, "content": examples.json_examples(invalid=examples.INVALID)},
         },
         summary="Start a merge",
@@ -62,22 +70,15 @@ def merge_router(list_max_limit: int) -> APIRouter:
         body: Annotated[MergeRequest, Body(openapi_examples=examples.MERGE_BODIES)],
         request: Request,
         response: Response,
-        service: Service,
-        settings: Settings,
         idempotency_key: IdempotencyKey = None,
     ) -> MergeAccepted:
-        check_clip_count(body, settings)
-        obj, replayed = await service.create(body, idempotency_key)
-        task_id = name_of(obj)
-        status_url = path_under_root(request, "merge_status", task_id=task_id)
-        response.headers["Location"] = status_url
-        if replayed:
-            response.headers["Idempotent-Replayed"] = "true"
+        started = await start_merge(request, body, idempotency_key, "merge_status", "task_id")
+        response.headers.update(started.headers)
         return MergeAccepted(
-            task_id=task_id,
-            status=status_view(obj).status,
-            status_url=status_url,
-            result_url=path_under_root(request, "merge_result", task_id=task_id),
+            task_id=started.task_id,
+            status=status_view(started.obj).status,
+            status_url=started.status_url,
+            result_url=path_under_root(request, "merge_result", task_id=started.task_id),
         )
 
     @router.get(
@@ -86,7 +87,7 @@ def merge_router(list_max_limit: int) -> APIRouter:
         response_model=MergeStatusResponse,
         responses={
             200: {"content": examples.json_examples(processing=examples.STATUS)},
-            **error_docs(401, 404, 503),
+            **error_docs(401, 404, 429, 503),
         },
         summary="Status of a merge",
     )
@@ -94,7 +95,8 @@ def merge_router(list_max_limit: int) -> APIRouter:
         # The hot path of every polling client: no dependency to solve, and pre-rendered JSON
         # (the response_model above documents it).
         service: MergeService = request.app.state.service
-        return Response(status_json(await service.read(task_id)), media_type="application/json")
+        obj = await service.read(task_id, client_of(request))
+        return Response(status_json(obj), media_type="application/json")
 
     @router.get(
         "/{task_id}/result",
@@ -107,13 +109,13 @@ def merge_router(list_max_limit: int) -> APIRouter:
                 "description": "Not finished yet: the current status.",
                 "content": examples.json_examples(processing=examples.NOT_FINISHED),
             },
-            **error_docs(401, 404, 503),
+            **error_docs(401, 404, 429, 503),
         },
         summary="Result of a finished merge",
         description="`success: true` with the merged file's URL, or `success: false` with the reason.",
     )
-    async def merge_result(task_id: TaskId, service: Service) -> MergeOutcome:
-        obj = await service.read(task_id)
+    async def merge_result(task_id: TaskId, service: Service, client: CurrentClient) -> MergeOutcome:
+        obj = await service.read(task_id, client)
         outcome = result_view(obj)
         if outcome is None:
             status = status_view(obj)
@@ -127,10 +129,13 @@ def merge_router(list_max_limit: int) -> APIRouter:
     @router.get(
         "",
         response_model=MergeList,
-        responses=error_docs(401, 422, 503),
+        responses=error_docs(401, 422, 429, 503),
         summary="List merges, newest first",
+        description="The caller's own merges (an admin's token lists every merge).",
     )
-    async def list_merges(service: Service, query: Annotated[ListQuery, Query()]) -> MergeList:
+    async def list_merges(
+        service: Service, client: CurrentClient, query: Annotated[ListQuery, Query()]
+    ) -> MergeList:
         if query.limit > list_max_limit:
             raise invalid_field(["query", "limit"], f"must be ≤ {list_max_limit}", "less_than_equal")
         continue_token = query.continue_
@@ -140,19 +145,19 @@ def merge_router(list_max_limit: int) -> APIRouter:
             raise invalid_field(
                 ["query", "continue"], "is not a token this API returned", "continue_token"
             ) from None
-        items, next_token = listing.page(await service.all(), query.status, query.limit, after)
+        items, next_token = listing.page(await service.all(client), query.status, query.limit, after)
         return MergeList(items=[status_view(o) for o in items], continue_=next_token)
 
     @router.delete(
         "/{task_id}",
         status_code=202,
         response_model=MergeCancelled,
-        responses=error_docs(401, 404, 503),
+        responses=error_docs(401, 404, 429, 503),
         summary="Cancel a merge",
         description="Deletes the merge; its Kubernetes Job and pod go with it.",
     )
-    async def cancel_merge(task_id: TaskId, service: Service) -> MergeCancelled:
-        await service.cancel(task_id)
+    async def cancel_merge(task_id: TaskId, service: Service, client: CurrentClient) -> MergeCancelled:
+        await service.cancel(task_id, client)
         return MergeCancelled(task_id=task_id)
 
     return router

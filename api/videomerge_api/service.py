@@ -1,4 +1,7 @@
-"""What the routes do with VideoMerges: create (idempotently), read (cache first), list, cancel, wait."""
+"""What the routes do with VideoMerges: create (idempotently, within the client's quota), read (cache first),
+list, cancel, wait; always as a client, who sees only their own merges (an admin sees all).
+
+Another client's merge is NotFoundError, exactly like a merge that does not exist."""
 
 import asyncio
 import contextlib
@@ -11,6 +14,7 @@ from anyio import to_thread
 
 from videomerge_api import resources
 from videomerge_api.cache import MergeCache
+from videomerge_api.clients import Client
 from videomerge_api.errors import ApiProblemError
 from videomerge_api.metrics import ApiMetrics
 from videomerge_api.store import AlreadyExistsError, MergeStore, NotFoundError, VideoMergeObject, list_all
@@ -18,6 +22,7 @@ from videomerge_contract import MergeRequest, is_terminal
 from videomerge_contract.resource import ANNOTATION_IDEMPOTENCY_KEY, ANNOTATION_REQUEST_HASH
 
 T = TypeVar("T")
+_UNSEEN_HORIZON_SECONDS = 30.0
 
 
 def phase_of(obj: VideoMergeObject) -> str | None:
@@ -25,34 +30,100 @@ def phase_of(obj: VideoMergeObject) -> str | None:
     return str(phase) if phase else None
 
 
+def visible_to(obj: VideoMergeObject, client: Client) -> bool:
+    return client.is_admin or resources.owner_of(obj) == client.name
+
+
 class MergeService:
-    def __init__(self, store: MergeStore, cache: MergeCache | None, metrics: ApiMetrics) -> None:
+    def __init__(
+        self,
+        store: MergeStore,
+        cache: MergeCache | None,
+        metrics: ApiMetrics,
+        max_active_merges: int = 0,
+        quota_retry_after_seconds: int = 30,
+    ) -> None:
         self.store, self.cache, self.metrics = store, cache, metrics
+        self.max_active_merges = max_active_merges
+        self.quota_retry_after_seconds = quota_retry_after_seconds
+        self._creation_locks: dict[str, asyncio.Lock] = {}
+        self._just_created: dict[str, tuple[str, float]] = {}
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await to_thread.run_sync(call)
 
     async def create(
-        self, request: MergeRequest, idempotency_key: str | None
+        self, request: MergeRequest, idempotency_key: str | None, client: Client
     ) -> tuple[VideoMergeObject, bool]:
         """The new VideoMerge, and whether it was created before for the same key and body (a replay)."""
         spec = request.to_spec().to_crd()
-        if idempotency_key is None:
+        key_hash = resources.key_digest(client.name, idempotency_key) if idempotency_key else None
+        name = resources.name_for_key(key_hash) if key_hash else resources.random_name()
+        # One creation at a time per client in this replica, so two parallel POSTs cannot both pass the quota.
+        async with self._creation_lock(client.name):
             try:
-                obj = resources.new_video_merge(resources.random_name(), spec, None)
-                return await self._run(partial(self.store.create, obj)), False
-            except AlreadyExistsError:  # an 80-bit name collision: one more draw settles it
-                obj = resources.new_video_merge(resources.random_name(), spec, None)
-                return await self._run(partial(self.store.create, obj)), False
-        key_hash = resources.key_digest(idempotency_key)
-        name = resources.name_for_key(key_hash)
+                await self._check_quota(client)
+            except ApiProblemError:
+                if key_hash is None or (existing := await self._get_or_none(name)) is None:
+                    raise
+                return self._replay(
+                    existing, key_hash, resources.request_digest(spec)
+                ), True  # starts nothing
+            try:
+                created = await self._run(
+                    partial(self.store.create, resources.new_video_merge(name, spec, key_hash, client.name))
+                )
+            except AlreadyExistsError:
+                if key_hash is None:  # an 80-bit name collision: one more draw settles it
+                    obj = resources.new_video_merge(resources.random_name(), spec, None, client.name)
+                    created = await self._run(partial(self.store.create, obj))
+                else:
+                    existing = await self._run(partial(self.store.get, name))
+                    return self._replay(existing, key_hash, resources.request_digest(spec)), True
+            self._just_created[resources.name_of(created)] = (client.name, time.monotonic())
+            return created, False
+
+    def _creation_lock(self, owner: str) -> asyncio.Lock:
+        lock = self._creation_locks.get(owner)
+        if lock is None:
+            lock = self._creation_locks[owner] = asyncio.Lock()
+        return lock
+
+    async def _get_or_none(self, name: str) -> VideoMergeObject | None:
         try:
-            return await self._run(
-                partial(self.store.create, resources.new_video_merge(name, spec, key_hash))
-            ), False
-        except AlreadyExistsError:
-            existing = await self._run(partial(self.store.get, name))
-        return self._replay(existing, key_hash, resources.request_digest(spec)), True
+            return await self._run(partial(self.store.get, name))
+        except NotFoundError:
+            return None
+
+    async def _check_quota(self, client: Client) -> None:
+        if self.max_active_merges <= 0:
+            return
+        objects = await self._all_objects()
+        active = sum(1 for obj in objects if self._counts_against(obj, client))
+        active += self._created_but_not_yet_seen(client.name, {resources.name_of(o) for o in objects})
+        if active >= self.max_active_merges:
+            self.metrics.limited.labels("quota").inc()
+            raise ApiProblemError(
+                429,
+                f"quota: client {client.name!r} has {active} unfinished merges, the most allowed is "
+                f"{self.max_active_merges}; wait for one to finish or cancel one",
+                headers={"Retry-After": str(self.quota_retry_after_seconds)},
+            )
+
+    def _created_but_not_yet_seen(self, owner: str, seen: set[str]) -> int:
+        """Merges this replica created that the cache has not caught up with yet (its watch lags a little)."""
+        horizon = time.monotonic() - _UNSEEN_HORIZON_SECONDS
+        for name in [n for n, (_, at) in self._just_created.items() if n in seen or at < horizon]:
+            del self._just_created[name]
+        return sum(1 for who, _ in self._just_created.values() if who == owner)
+
+    @staticmethod
+    def _counts_against(obj: VideoMergeObject, client: Client) -> bool:
+        return (
+            resources.owner_of(obj) == client.name
+            and not resources.is_deleting(obj)
+            and not is_terminal(phase_of(obj))
+        )
 
     @staticmethod
     def _replay(existing: VideoMergeObject, key_hash: str, body_hash: str) -> VideoMergeObject:
@@ -71,8 +142,9 @@ class MergeService:
             )
         return existing
 
-    async def read(self, name: str) -> VideoMergeObject:
-        """From the synced cache; on a miss (or before sync) a direct GET. NotFoundError when absent or cancelled."""
+    async def read(self, name: str, client: Client) -> VideoMergeObject:
+        """From the synced cache; on a miss (or before sync) a direct GET. NotFoundError when absent,
+        cancelled, or another client's."""
         if not resources.is_task_id(name):
             raise NotFoundError(name)
         obj = self.cache.get(name) if self.cache is not None and self.cache.synced else None
@@ -81,24 +153,26 @@ class MergeService:
         else:
             self.metrics.reads.labels("direct").inc()
             obj = await self._run(partial(self.store.get, name))
-        if resources.is_deleting(obj):
+        if resources.is_deleting(obj) or not visible_to(obj, client):
             raise NotFoundError(name)
         return obj
 
-    async def all(self) -> list[VideoMergeObject]:
+    async def _all_objects(self) -> list[VideoMergeObject]:
         if self.cache is not None and self.cache.synced:
-            objects = self.cache.objects()
-        else:
-            objects = (await self._run(partial(list_all, self.store))).items
-        return [o for o in objects if not resources.is_deleting(o)]
+            return self.cache.objects()
+        return (await self._run(partial(list_all, self.store))).items
 
-    async def cancel(self, name: str) -> None:
-        if not resources.is_task_id(name):
-            raise NotFoundError(name)
+    async def all(self, client: Client) -> list[VideoMergeObject]:
+        return [
+            o for o in await self._all_objects() if not resources.is_deleting(o) and visible_to(o, client)
+        ]
+
+    async def cancel(self, name: str, client: Client) -> None:
+        await self.read(name, client)
         await self._run(partial(self.store.delete, name))
 
     async def wait_terminal(
-        self, name: str, timeout: float, disconnected: Callable[[], Awaitable[bool]]
+        self, name: str, client: Client, timeout: float, disconnected: Callable[[], Awaitable[bool]]
     ) -> VideoMergeObject | None:
         """The merge once terminal; None after ``timeout`` or when the client went away.
 
@@ -116,7 +190,7 @@ class MergeService:
         try:
             while True:
                 changed.clear()
-                obj = await self.read(name)
+                obj = await self.read(name, client)
                 if is_terminal(phase_of(obj)):
                     return obj
                 remaining = deadline - time.monotonic()

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from videomerge_contract import Limits
@@ -36,10 +36,30 @@ class ApiSettings(BaseSettings):
     sync_timeout_seconds: float = Field(
         default=120.0, gt=0, le=3600, description="How long `/process` with `background: false` waits."
     )
-    auth_token_file: Path | None = Field(
-        default=None, description="File of bearer tokens, one a line (a mounted Secret); re-read on change."
+    auth_enabled: bool = Field(
+        default=True,
+        description="Require a client's bearer token on every route but the probes; false → anyone is admin.",
     )
-    auth_tokens: SecretStr | None = Field(default=None, description="Comma-separated bearer tokens.")
+    auth_clients_dir: Path | None = Field(
+        default=None,
+        description="Directory of API clients (a mounted Secret: file `<client>[.<id>]` → role and token "
+        "SHA-256); re-read on change. Unset with auth on → no token is accepted.",
+    )
+    rate_limit_per_second: float = Field(
+        default=10.0, ge=0, le=100_000, description="Requests per second per client (token bucket); 0 → off."
+    )
+    rate_limit_burst: int = Field(
+        default=40, ge=1, le=1_000_000, description="Bucket size: the burst allowed."
+    )
+    quota_max_active_merges: int = Field(
+        default=20, ge=0, le=100_000, description="Unfinished merges one client may have; 0 → no cap."
+    )
+    quota_retry_after_seconds: int = Field(
+        default=30, ge=1, le=3600, description="Retry-After sent when a client is at its merge cap."
+    )
+    metrics_port: int = Field(
+        default=9090, ge=0, le=65535, description="Port of the unauthenticated /metrics server; 0 → none."
+    )
     host: str = Field(default="0.0.0.0", description="Listen address.")
     port: int = Field(default=8080, ge=1, le=65535, description="Listen port.")
     kubeconfig: Path | None = Field(
@@ -63,12 +83,7 @@ class ApiSettings(BaseSettings):
     list_max_limit: int = Field(default=500, ge=1, le=5000, description="Largest `limit` of the list route.")
     log_level: str = Field(default="INFO", description="Python log level.")
 
-    @field_validator("auth_token_file", "kubeconfig", mode="before")
+    @field_validator("auth_clients_dir", "kubeconfig", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
-
-    def static_tokens(self) -> list[str]:
-        if self.auth_tokens is None:
-            return []
-        return [t.strip() for t in self.auth_tokens.get_secret_value().split(",") if t.strip()]

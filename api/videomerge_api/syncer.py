@@ -4,9 +4,9 @@ when the server ends it, list again on 410 Gone or after an error (with backoff)
 import logging
 import threading
 
-from videomerge_api.cache import MergeCache
+from videomerge_api.cache import MergeCache, essentials
 from videomerge_api.metrics import ApiMetrics
-from videomerge_api.store import MergeStore, StoreError, WatchExpiredError, WatchStream, list_all
+from videomerge_api.store import MergeStore, StoreError, VideoMergeObject, WatchExpiredError, WatchStream
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,18 @@ class CacheSyncer:
                 self._count("error")
                 self._stop.wait(backoff)
 
-    def _relist(self) -> None:
-        page = list_all(self._store)
-        self._cache.replace(page.items, page.resource_version)
+    def _relist(self, page_size: int = 500) -> None:
+        # Each page is cut to its essentials as it comes: the whole namespace's specs are never held at once.
+        first = self._store.list(limit=page_size)
+        items: list[VideoMergeObject] = [essentials(o) for o in first.items]
+        token = first.continue_token
+        while token:
+            page = self._store.list(limit=page_size, continue_token=token)
+            items.extend(essentials(o) for o in page.items)
+            token = page.continue_token
+        self._cache.replace(items, first.resource_version)
         self._count("list")
-        log.info("cache synced: %d VideoMerges at resourceVersion %s", len(page.items), page.resource_version)
+        log.info("cache synced: %d VideoMerges at resourceVersion %s", len(items), first.resource_version)
 
     def _watch_once(self) -> None:
         stream = self._store.watch(self._cache.resource_version or "", self._watch_timeout)

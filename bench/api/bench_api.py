@@ -31,16 +31,21 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "api"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from api_server_process import ApiServer  # noqa: E402
 from bench_common import kubeconfig_path, percentile  # noqa: E402
 from loopback_http import Connection  # noqa: E402
+from support.api_clients import bearer, write_clients  # noqa: E402
 
 from videomerge_api.resources import new_video_merge, random_name  # noqa: E402
 from videomerge_contract.resource import GROUP, PLURAL, VERSION  # noqa: E402
 
 SPEC = {"videoUrls": ["http://127.0.0.1:9/a.mp4", "http://127.0.0.1:9/b.mp4"]}
 BODY = {"video_urls": SPEC["videoUrls"], "quality": "low"}
+# Auth on as deployed (its cost is part of every request); limits off: the load is one client on purpose.
+CLIENT = "alice"
+AUTH = bearer(CLIENT)["authorization"]
 
 
 def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, float]:
@@ -63,7 +68,7 @@ async def read_load(port: int, ids: list[str], clients: int, duration: float) ->
     async def one_client(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
-        async with Connection("127.0.0.1", port) as http:
+        async with Connection("127.0.0.1", port, AUTH) as http:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 status, _ = await http.request("GET", f"/api/v1/merge/{rng.choice(ids)}/status")
@@ -85,7 +90,7 @@ async def post_load(port: int, posts: int, clients: int = 8) -> dict[str, float]
 
     async def one_client() -> None:
         nonlocal errors
-        async with Connection("127.0.0.1", port) as http:
+        async with Connection("127.0.0.1", port, AUTH) as http:
             for _ in remaining:
                 started = time.perf_counter()
                 status, _ = await http.request("POST", "/api/v1/merge", BODY)
@@ -100,7 +105,7 @@ async def post_load(port: int, posts: int, clients: int = 8) -> dict[str, float]
 
 
 def direct_reads(url: str) -> float:
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
+    for line in httpx.get(f"{url}/metrics", headers={"authorization": AUTH}).text.splitlines():
         if line.startswith('videomerge_api_reads_total{source="direct"}'):
             return float(line.split()[-1])
     return 0.0
@@ -125,7 +130,7 @@ def main() -> None:
         ids = []
         for i in range(args.merges):
             created = custom.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, new_video_merge(random_name(), SPEC, None)
+                GROUP, VERSION, namespace, PLURAL, new_video_merge(random_name(), SPEC, None, CLIENT)
             )
             name = created["metadata"]["name"]
             status = {"phase": "Processing", "stage": "merging", "progress": i % 100}
@@ -144,7 +149,15 @@ def main() -> None:
             # other work on the machine hits both alike; each figure is the median of its rounds.
             urls = {
                 mode: servers.enter_context(
-                    ApiServer(kubeconfig, namespace, Path(tmp) / f"{mode}.log", cache_enabled=flag)
+                    ApiServer(
+                        kubeconfig,
+                        namespace,
+                        Path(tmp) / f"{mode}.log",
+                        cache_enabled=flag,
+                        auth_clients_dir=str(write_clients(Path(tmp) / "clients")),
+                        rate_limit_per_second="0",
+                        quota_max_active_merges="0",
+                    )
                 )
                 for mode, flag in (("cache", "true"), ("direct", "false"))
             }

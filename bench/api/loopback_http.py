@@ -10,8 +10,8 @@ from typing import Any
 
 
 class Connection:
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, authorization: str | None = None) -> None:
+        self.host, self.port, self.authorization = host, port, authorization
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -29,6 +29,8 @@ class Connection:
         assert self._reader is not None and self._writer is not None
         payload = json.dumps(body).encode() if body is not None else b""
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if self.authorization:
+            head += f"Authorization: {self.authorization}\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
         self._writer.write(head.encode() + b"\r\n" + payload)

@@ -38,14 +38,10 @@ from videomerge_contract.resource import (
     VERSION,
 )
 from videomerge_contract.rest import (
-    MergeAccepted,
     MergeFailure,
     MergeRequest,
     MergeResult,
-    MergeStatusResponse,
-    WebhookDelivery,
     result_from_status,
-    status_response,
     webhook_body,
 )
 
@@ -62,13 +58,11 @@ __all__ = [
     "ErrorReason",
     "Fit",
     "Limits",
-    "MergeAccepted",
     "MergeError",
     "MergeFailure",
     "MergeRequest",
     "MergeResult",
     "MergeResultStatus",
-    "MergeStatusResponse",
     "NotificationState",
     "NotificationStatus",
     "Phase",
@@ -78,12 +72,10 @@ __all__ = [
     "Strategy",
     "VideoMergeSpec",
     "VideoMergeStatus",
-    "WebhookDelivery",
     "WebhookEvent",
     "can_transition",
     "is_terminal",
     "rest_status",
     "result_from_status",
-    "status_response",
     "webhook_body",
 ]

@@ -23,6 +23,10 @@ LABEL_MERGE: Final = f"{GROUP}/merge"
 # Written by the API: lets a retried POST with the same Idempotency-Key find the merge it created.
 ANNOTATION_IDEMPOTENCY_KEY: Final = f"{GROUP}/idempotency-key"
 ANNOTATION_REQUEST_HASH: Final = f"{GROUP}/request-hash"
+# Written by the API: the name of the API client that created the merge (label to select by, annotation to
+# read). Client names are DNS labels, so the name itself is a valid label value.
+LABEL_OWNER: Final = f"{GROUP}/owner"
+ANNOTATION_OWNER: Final = f"{GROUP}/owner"
 
 # Images built by this repository (`make images`); charts and the operator default to these names.
 WORKER_IMAGE: Final = "videomerge/worker"

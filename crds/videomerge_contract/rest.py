@@ -1,6 +1,9 @@
-"""The REST contract of the seed documents and its mapping to and from the VideoMerge resource."""
+"""The REST↔CRD mapping that more than one component uses: the seeds' request (snake_case) ↔ ``spec``, and
+a finished merge's outcome (``/result``, and the completion webhook's body) from ``status``.
 
-from datetime import UTC, datetime
+REST bodies only the API answers with (status, accepted, lists, errors) are the API's own
+(``videomerge_api.models`` and ``views``)."""
+
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,20 +14,11 @@ from videomerge_contract.enums import (
     Phase,
     Quality,
     RestStatus,
-    Stage,
     Strategy,
     WebhookEvent,
 )
 from videomerge_contract.limits import Limits
-from videomerge_contract.models import NotificationStatus, VideoMergeSpec, VideoMergeStatus, VideoUrl
-from videomerge_contract.phases import rest_status
-
-_DEFAULT_MESSAGES = {
-    RestStatus.PENDING: "Merge is waiting to start",
-    RestStatus.PROCESSING: "Merge in progress",
-    RestStatus.COMPLETED: "Merge completed",
-    RestStatus.FAILED: "Merge failed",
-}
+from videomerge_contract.models import MergeResultStatus, VideoMergeSpec, VideoMergeStatus, VideoUrl
 
 
 class MergeRequest(BaseModel):
@@ -79,54 +73,8 @@ class MergeRequest(BaseModel):
         )
 
 
-class MergeAccepted(BaseModel):
-    task_id: str
-    message: str = "Merge started"
-    status: RestStatus = RestStatus.PENDING
-    status_url: str | None = None
-    result_url: str | None = None
-
-
-class WebhookDelivery(BaseModel):
-    """``notification`` of the REST status: how the completion webhook's delivery went."""
-
-    state: str = Field(description="delivering (retrying), delivered or failed (given up).")
-    attempts: int
-    last_error: str | None = None
-    last_status_code: int | None = None
-    next_attempt_at: str | None = None
-    delivered_at: str | None = None
-
-    @classmethod
-    def from_status(cls, notification: NotificationStatus) -> "WebhookDelivery":
-        return cls(
-            state=notification.state.value.lower(),
-            attempts=notification.attempts,
-            last_error=notification.last_error,
-            last_status_code=notification.last_status_code,
-            next_attempt_at=_utc_text(notification.next_attempt_at),
-            delivered_at=_utc_text(notification.delivered_at),
-        )
-
-
-class MergeStatusResponse(BaseModel):
-    task_id: str
-    status: RestStatus
-    message: str
-    progress: int = Field(ge=0, le=100)
-    stage: Stage | None = None
-    phase: Phase | None = None
-    queue_position: int | None = None
-    attempts: int | None = None
-    created_at: str | None = None
-    completed_at: str | None = None
-    notification: WebhookDelivery | None = Field(
-        default=None, description="Delivery of the completion webhook; only when callback_url was given."
-    )
-
-
 class MergeResult(BaseModel):
-    """The seed's synchronous success shape, plus a few descriptive extras."""
+    """The seed's synchronous success shape, plus a few descriptive extras (the worker's CLI prints it)."""
 
     success: bool = True
     merged_url: str
@@ -138,8 +86,23 @@ class MergeResult(BaseModel):
     height: int | None = None
     strategy: Strategy | None = None
 
+    @classmethod
+    def from_status(cls, result: MergeResultStatus) -> "MergeResult":
+        return cls(
+            merged_url=result.merged_url,
+            duration_seconds=result.duration_seconds,
+            processing_time=result.processing_time,
+            clips_merged=result.clips_merged,
+            size_bytes=result.size_bytes,
+            width=result.width,
+            height=result.height,
+            strategy=result.strategy,
+        )
+
 
 class MergeFailure(BaseModel):
+    """A failed merge's outcome: why, and which clip when one is to blame."""
+
     success: bool = False
     status: RestStatus = RestStatus.FAILED
     reason: str
@@ -148,49 +111,11 @@ class MergeFailure(BaseModel):
     clip_url: str | None = None
 
 
-def _utc_text(moment: datetime | None) -> str | None:
-    """RFC 3339 with ``Z``, as Kubernetes writes ``creationTimestamp`` (so both times read alike)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def status_response(
-    name: str, raw_status: dict[str, Any] | None, created_at: str | None = None
-) -> MergeStatusResponse:
-    """REST status of a VideoMerge from its ``status`` (as stored in the resource)."""
-    status = VideoMergeStatus.from_crd(raw_status)
-    word = rest_status(status.phase)
-    progress = 100 if word == RestStatus.COMPLETED else (status.progress or 0)
-    message = status.message or (status.error.message if status.error else _DEFAULT_MESSAGES[word])
-    return MergeStatusResponse(
-        task_id=name,
-        status=word,
-        message=message,
-        progress=progress,
-        stage=status.stage,
-        phase=status.phase or Phase.PENDING,
-        queue_position=status.queue_position if status.phase == Phase.QUEUED else None,
-        attempts=status.attempts,
-        created_at=created_at,
-        completed_at=_utc_text(status.completion_time),
-        notification=WebhookDelivery.from_status(status.notification) if status.notification else None,
-    )
-
-
 def result_from_status(raw_status: dict[str, Any] | None) -> MergeResult | MergeFailure | None:
     """The REST result of a finished merge; None while it is not finished."""
     status = VideoMergeStatus.from_crd(raw_status)
     if status.phase == Phase.COMPLETED and status.result is not None:
-        r = status.result
-        return MergeResult(
-            merged_url=r.merged_url,
-            duration_seconds=r.duration_seconds,
-            processing_time=r.processing_time,
-            clips_merged=r.clips_merged,
-            size_bytes=r.size_bytes,
-            width=r.width,
-            height=r.height,
-            strategy=r.strategy,
-        )
+        return MergeResult.from_status(status.result)
     if status.phase == Phase.FAILED:
         error = status.error
         return MergeFailure(

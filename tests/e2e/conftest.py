@@ -23,6 +23,16 @@ class Installation:
     namespace: str = NAMESPACE
     release: str = RELEASE
 
+    def admin_token(self) -> str:
+        """The admin token the chart generated (what `make token NAME=admin` prints)."""
+        return (
+            subprocess.run(
+                ["bash", str(ROOT / "hack" / "token.sh"), "admin"], check=True, capture_output=True, text=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+
     def kubectl(self, *args: str) -> str:
         return subprocess.run(
             ["kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace, *args],
@@ -52,7 +62,9 @@ def installation() -> Installation:
 
 @pytest.fixture
 def api(installation: Installation) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=API_URL, timeout=30) as http:
+    """The REST API as the chart's admin client (auth is on by default)."""
+    headers = {"authorization": f"Bearer {installation.admin_token()}"}
+    with httpx.Client(base_url=API_URL, timeout=30, headers=headers) as http:
         yield http
 
 

@@ -16,6 +16,7 @@ def test_cli_merge_wait_shows_progress_and_downloads_the_result(installation, cl
         "TERM": "xterm-256color",
         "HOME": str(tmp_path),
         "VIDEOMERGE_URL": API_URL,
+        "VIDEOMERGE_TOKEN": installation.admin_token(),
     }
     urls = [clip_server.url(name) for name in CLIPS]
     term = Terminal([*CLI, "merge", *urls, "--quality", "low", "--wait", "-o", "merged.mp4"], env, tmp_path)

@@ -20,7 +20,6 @@ from videomerge_contract import (
     is_terminal,
     rest_status,
     result_from_status,
-    status_response,
 )
 from videomerge_contract.models import set_condition
 
@@ -124,17 +123,6 @@ def test_quality_caps_and_ratios():
 )
 def test_every_phase_maps_to_a_rest_word(phase, word):
     assert rest_status(phase) == word
-    raw = {"phase": phase.value} if phase else None
-    assert status_response("vm-1", raw).status == word
-
-
-def test_status_response_carries_progress_stage_and_queue_position():
-    queued = status_response("vm-1", {"phase": "Queued", "queuePosition": 3, "stage": "queued"})
-    assert (queued.status, queued.queue_position, queued.progress) == ("pending", 3, 0)
-    running = status_response("vm-1", {"phase": "Processing", "progress": 42, "stage": "merging"})
-    assert (running.progress, running.stage, running.queue_position) == (42, "merging", None)
-    done = status_response("vm-1", {"phase": "Completed", "progress": 99})
-    assert done.progress == 100
 
 
 def test_result_of_completed_merge_has_the_seed_shape():

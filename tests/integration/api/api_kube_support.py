@@ -2,6 +2,7 @@
 operator and worker would do them (merge patches of the status subresource)."""
 
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 from fastapi.testclient import TestClient
 from kubernetes import client
+from support.api_clients import bearer, write_clients
 
 from videomerge_api.app import create_app
 from videomerge_api.settings import ApiSettings
@@ -48,11 +50,21 @@ def wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: floa
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
+CLIENTS_DIR = write_clients(Path(tempfile.mkdtemp(prefix="vm-api-clients-")))
+
+
 @contextmanager
-def running_api(kubeconfig: str, namespace: str, **overrides: Any) -> Iterator[TestClient]:
-    """The app with its lifespan (cache syncer thread) running; waits for the cache to sync."""
+def running_api(
+    kubeconfig: str, namespace: str, as_client: str | None = "alice", **overrides: Any
+) -> Iterator[TestClient]:
+    """The app with its lifespan (cache syncer thread) running, calling as ``as_client`` (auth on, the
+    test clients of support.api_clients; limits off unless set); waits for the cache to sync."""
+    overrides.setdefault("auth_clients_dir", CLIENTS_DIR)
+    overrides.setdefault("rate_limit_per_second", 0)
+    overrides.setdefault("quota_max_active_merges", 0)
     app = create_app(ApiSettings(kubeconfig=kubeconfig, namespace=namespace, **overrides))
-    with TestClient(app, raise_server_exceptions=False) as api:
+    headers = bearer(as_client) if as_client else {}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as api:
         cache = app.state.service.cache
         if cache is not None:
             wait_for(lambda: cache.synced, 15, "the cache to sync")

@@ -30,6 +30,8 @@ class ApiServer:
             "VIDEOMERGE_API_PORT": str(self.port),
             "VIDEOMERGE_API_KUBECONFIG": kubeconfig,
             "VIDEOMERGE_API_NAMESPACE": namespace,
+            # Never the default 9090: the installed chart's API may hold it on the host's loopback.
+            "VIDEOMERGE_API_METRICS_PORT": str(free_loopback_port()),
             **{f"VIDEOMERGE_API_{k.upper()}": v for k, v in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,8 +1,9 @@
 """An unreachable API server is 503 with Retry-After (never 500); auth is enforced in front of it."""
 
 import pytest
-from api_kube_support import BODY, count_merges, running_api, unreachable_kubeconfig
+from api_kube_support import BODY, CLIENTS_DIR, count_merges, running_api, unreachable_kubeconfig
 from fastapi.testclient import TestClient
+from support.api_clients import bearer
 
 from videomerge_api.app import create_app
 from videomerge_api.settings import ApiSettings
@@ -21,8 +22,12 @@ from videomerge_api.settings import ApiSettings
     ],
 )
 def test_api_server_unreachable_is_503_with_retry_after(kubeconfig, tmp_path, method, path):
-    settings = ApiSettings(kubeconfig=unreachable_kubeconfig(kubeconfig, tmp_path), kube_timeout_seconds=2)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as api:
+    settings = ApiSettings(
+        kubeconfig=unreachable_kubeconfig(kubeconfig, tmp_path),
+        kube_timeout_seconds=2,
+        auth_clients_dir=CLIENTS_DIR,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False, headers=bearer("alice")) as api:
         response = api.request(method, path, json=BODY if method == "post" else None)
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "5"
@@ -32,13 +37,11 @@ def test_api_server_unreachable_is_503_with_retry_after(kubeconfig, tmp_path, me
         assert api.get("/healthz").status_code == 200
 
 
-def test_bearer_auth_in_front_of_the_real_api_server(kubeconfig, namespace, custom, tmp_path):
-    token_file = tmp_path / "tokens"
-    token_file.write_text("s3cret-token\n")
-    with running_api(kubeconfig, namespace, auth_token_file=str(token_file)) as api:
+def test_bearer_auth_in_front_of_the_real_api_server(kubeconfig, namespace, custom):
+    with running_api(kubeconfig, namespace, as_client=None) as api:
         assert api.post("/api/v1/merge", json=BODY).status_code == 401
         assert api.get("/api/v1/merge", headers={"authorization": "Bearer nope"}).status_code == 401
         assert count_merges(custom, namespace) == 0
-        ok = api.post("/api/v1/merge", json=BODY, headers={"authorization": "Bearer s3cret-token"})
+        ok = api.post("/api/v1/merge", json=BODY, headers=bearer("alice"))
         assert ok.status_code == 202 and count_merges(custom, namespace) == 1
         assert api.get("/readyz").status_code == 200

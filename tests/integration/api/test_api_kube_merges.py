@@ -120,7 +120,7 @@ def test_idempotency_key_against_the_api_server(kubeconfig, namespace, custom):
         assert first.json()["task_id"] == again.json()["task_id"]
         stored = get_merge(custom, namespace, first.json()["task_id"])
         assert stored["metadata"]["annotations"][ANNOTATION_IDEMPOTENCY_KEY] == resources.key_digest(
-            "checkout-7781"
+            "alice", "checkout-7781"
         )
         conflict = replica.post("/api/v1/merge", json={**BODY, "quality": "high"}, headers=headers)
         assert conflict.status_code == 409 and conflict.json()["task_id"] == first.json()["task_id"]

@@ -18,7 +18,7 @@ VALUE_SETS = {
         "--set",
         "api.ingress.tlsSecret=tls",
         "--set",
-        "api.authSecret=tokens",
+        "api.auth.existingSecret=tokens",
         "--set",
         "operator.deleteS3Objects=true",
     ],

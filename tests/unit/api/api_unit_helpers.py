@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
+from support.api_clients import CLIENT_TOKENS, bearer, write_clients
+
+__all__ = ["CLIENT_TOKENS", "bearer", "write_clients"]
 
 URL_A = "https://example.com/a.mp4"
 URL_B = "http://cdn.example.org/b.mov?sig=1"

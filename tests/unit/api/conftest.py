@@ -1,10 +1,14 @@
-"""The API over the in-memory store: an app per test, its cache synced by the real syncer thread."""
+"""The API over the in-memory store: an app per test, its cache synced by the real syncer thread.
+
+Auth is on as in production: each test client carries a token of the registry written here (alice by
+default). Rate limit and quota are off unless a test sets them, so tests may fire requests freely."""
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from api_unit_helpers import eventually
+from api_unit_helpers import CLIENT_TOKENS, eventually, write_clients
 from fastapi.testclient import TestClient
 
 from videomerge_api.app import create_app
@@ -18,12 +22,21 @@ def store() -> MemoryMergeStore:
 
 
 @pytest.fixture
-def make_client(store: MemoryMergeStore) -> Iterator[Callable[..., TestClient]]:
+def clients_dir(tmp_path: Path) -> Path:
+    return write_clients(tmp_path / "clients")
+
+
+@pytest.fixture
+def make_client(store: MemoryMergeStore, clients_dir: Path) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
+    def make(as_client: str | None = "alice", **overrides: Any) -> TestClient:
+        overrides.setdefault("auth_clients_dir", str(clients_dir))
+        overrides.setdefault("rate_limit_per_second", 0)
+        overrides.setdefault("quota_max_active_merges", 0)
         app = create_app(ApiSettings(**overrides), store)
-        client = TestClient(app, raise_server_exceptions=False)
+        headers = {"authorization": f"Bearer {CLIENT_TOKENS[as_client]}"} if as_client else {}
+        client = TestClient(app, raise_server_exceptions=False, headers=headers)
         client.__enter__()
         clients.append(client)
         if app.state.service.cache is not None:

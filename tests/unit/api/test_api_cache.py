@@ -17,7 +17,9 @@ SPEC = {"videoUrls": ["https://example.com/a.mp4"]}
 
 
 def obj(name: str, rv: str, phase: str | None = None) -> dict:
-    return {"metadata": {"name": name, "resourceVersion": rv}, "status": {"phase": phase} if phase else {}}
+    return {"metadata": {"name": name, "resourceVersion": rv}} | (
+        {"status": {"phase": phase}} if phase else {}
+    )
 
 
 def test_replace_makes_the_list_the_whole_truth_and_marks_synced():
@@ -27,6 +29,34 @@ def test_replace_makes_the_list_the_whole_truth_and_marks_synced():
     cache.replace([obj("a", "5"), obj("b", "6")], "7")
     assert cache.synced and cache.resource_version == "7" and len(cache) == 2
     assert cache.get("stale") is None and cache.get("a") == obj("a", "5")
+
+
+def test_only_what_reads_need_is_cached():
+    full = {
+        "metadata": {
+            "name": "a",
+            "uid": "u",
+            "resourceVersion": "3",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"videomerge.io/owner": "alice", "app.kubernetes.io/name": "videomerge"},
+            "annotations": {"videomerge.io/request-hash": "h" * 64},
+            "managedFields": [{"manager": "api"}],
+        },
+        "spec": {"videoUrls": ["https://example.com/" + "x" * 2000] * 50},
+        "status": {"phase": "Completed", "progress": 100, "conditions": [{"type": "Complete"}] * 3},
+    }
+    cache = MergeCache()
+    cache.replace([full], "3")
+    assert cache.get("a") == {
+        "metadata": {
+            "name": "a",
+            "uid": "u",
+            "resourceVersion": "3",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"videomerge.io/owner": "alice"},
+        },
+        "status": {"phase": "Completed", "progress": 100},
+    }
 
 
 def test_events_add_modify_delete_and_move_the_resource_version():
@@ -78,7 +108,7 @@ def test_parse_watch_line():
 @pytest.fixture
 def synced():
     store, cache, metrics = MemoryMergeStore(), MergeCache(), ApiMetrics()
-    store.create(new_video_merge("vm-before", SPEC, None))
+    store.create(new_video_merge("vm-before", SPEC, None, "alice"))
     syncer = CacheSyncer(store, cache, watch_timeout_seconds=1, metrics=metrics, max_backoff_seconds=0.2)
     syncer.start()
     eventually(lambda: cache.synced)
@@ -94,7 +124,7 @@ def syncs(metrics: ApiMetrics, event: str) -> float:
 def test_syncer_lists_then_follows_changes(synced):
     store, cache, _ = synced
     assert cache.get("vm-before") is not None
-    store.create(new_video_merge("vm-after", SPEC, None))
+    store.create(new_video_merge("vm-after", SPEC, None, "alice"))
     store.patch_status("vm-after", COMPLETED_STATUS)
     eventually(lambda: (cache.get("vm-after") or {}).get("status", {}).get("phase") == "Completed")
     store.delete("vm-before")
@@ -104,7 +134,7 @@ def test_syncer_lists_then_follows_changes(synced):
 def test_syncer_renews_a_watch_the_server_ended(synced):
     store, cache, metrics = synced
     eventually(lambda: syncs(metrics, "watch_renewed") >= 1, timeout=4)  # watch_timeout_seconds=1
-    store.create(new_video_merge("vm-later", SPEC, None))
+    store.create(new_video_merge("vm-later", SPEC, None, "alice"))
     eventually(lambda: cache.get("vm-later") is not None)
     assert syncs(metrics, "list") == 1
 
@@ -112,11 +142,11 @@ def test_syncer_renews_a_watch_the_server_ended(synced):
 def test_syncer_relists_after_watch_expiry_and_misses_nothing(synced):
     store, cache, metrics = synced
     store.expire_history()
-    store.create(new_video_merge("vm-during", SPEC, None))  # changes around the expiry still arrive
+    store.create(new_video_merge("vm-during", SPEC, None, "alice"))  # changes around the expiry still arrive
     eventually(lambda: syncs(metrics, "relist_expired") >= 1)
     eventually(lambda: cache.get("vm-during") is not None and cache.synced)
     assert syncs(metrics, "list") >= 2
-    store.create(new_video_merge("vm-after-relist", SPEC, None))
+    store.create(new_video_merge("vm-after-relist", SPEC, None, "alice"))
     eventually(lambda: cache.get("vm-after-relist") is not None)
 
 
@@ -127,7 +157,7 @@ def test_syncer_marks_unsynced_while_the_api_server_is_away_and_recovers(synced)
     eventually(lambda: not cache.synced)
     assert cache.get("vm-before") is not None  # kept, not trusted
     store.unavailable = False
-    store.create(new_video_merge("vm-back", SPEC, None))
+    store.create(new_video_merge("vm-back", SPEC, None, "alice"))
     eventually(lambda: cache.synced and cache.get("vm-back") is not None)
     assert syncs(metrics, "error") >= 1
 
@@ -147,7 +177,7 @@ def test_syncer_survives_an_unexpected_error_in_its_thread():
     syncer.start()
     try:
         eventually(lambda: failures and cache.synced)
-        store.create(new_video_merge("vm-later", SPEC, None))
+        store.create(new_video_merge("vm-later", SPEC, None, "alice"))
         eventually(lambda: cache.get("vm-later") is not None)
         assert syncs(metrics, "error") == 1
     finally:

@@ -17,7 +17,7 @@ def test_same_key_same_body_returns_the_same_task(client, store):
     assert first.json()["task_id"] == again.json()["task_id"]
     assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
     assert len(store.list(10).items) == 1
-    assert first.json()["task_id"] == resources.name_for_key(resources.key_digest("order-42"))
+    assert first.json()["task_id"] == resources.name_for_key(resources.key_digest("alice", "order-42"))
 
 
 def test_same_key_other_body_is_409(client, store):

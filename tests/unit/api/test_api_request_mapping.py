@@ -22,8 +22,8 @@ def test_process_request_is_the_merge_body_plus_background():
 
 def test_new_video_merge_carries_the_mapped_spec_and_hashes_not_the_key():
     spec = MergeRequest.model_validate(BODY).to_spec().to_crd()
-    key_hash = resources.key_digest("my-secret-key")
-    obj = resources.new_video_merge("vm-abc", spec, key_hash)
+    key_hash = resources.key_digest("alice", "my-secret-key")
+    obj = resources.new_video_merge("vm-abc", spec, key_hash, "alice")
     assert obj["apiVersion"] == API_VERSION and obj["kind"] == KIND
     assert obj["spec"] == {
         "videoUrls": [URL_A, URL_B],
@@ -37,7 +37,7 @@ def test_new_video_merge_carries_the_mapped_spec_and_hashes_not_the_key():
     assert annotations[ANNOTATION_REQUEST_HASH] == resources.request_digest(spec)
     assert (
         ANNOTATION_IDEMPOTENCY_KEY
-        not in resources.new_video_merge("vm-x", spec, None)["metadata"]["annotations"]
+        not in resources.new_video_merge("vm-x", spec, None, "alice")["metadata"]["annotations"]
     )
 
 
@@ -53,9 +53,10 @@ def test_names_are_dns_labels_and_keys_map_to_one_name():
     name = resources.random_name()
     assert resources.is_task_id(name) and name.startswith("vm-") and len(name) <= 63
     assert resources.random_name() != name
-    digest = resources.key_digest("k1")
-    assert resources.name_for_key(digest) == resources.name_for_key(resources.key_digest("k1"))
-    assert resources.name_for_key(digest) != resources.name_for_key(resources.key_digest("k2"))
+    digest = resources.key_digest("alice", "k1")
+    assert resources.name_for_key(digest) == resources.name_for_key(resources.key_digest("alice", "k1"))
+    assert resources.name_for_key(digest) != resources.name_for_key(resources.key_digest("alice", "k2"))
+    assert resources.name_for_key(digest) != resources.name_for_key(resources.key_digest("bob", "k1"))
 
 
 @pytest.mark.parametrize("bad", ["", "UPPER", "-x", "x-", "a/b", "a b", "x" * 254, "ä", "../etc"])
@@ -93,12 +94,13 @@ def test_decode_token_rejects_foreign_tokens(token):
 def test_settings_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("VIDEOMERGE_API_NAMESPACE", "media")
     monkeypatch.setenv("VIDEOMERGE_API_MAX_CLIPS", "7")
-    monkeypatch.setenv("VIDEOMERGE_API_AUTH_TOKENS", " a, b ,,")
-    monkeypatch.setenv("VIDEOMERGE_API_AUTH_TOKEN_FILE", "")
+    monkeypatch.setenv("VIDEOMERGE_API_AUTH_CLIENTS_DIR", "")
+    monkeypatch.setenv("VIDEOMERGE_API_RATE_LIMIT_PER_SECOND", "2.5")
+    monkeypatch.setenv("VIDEOMERGE_API_QUOTA_MAX_ACTIVE_MERGES", "3")
     settings = ApiSettings()
-    assert (settings.namespace, settings.max_clips, settings.static_tokens()) == ("media", 7, ["a", "b"])
-    assert settings.auth_token_file is None
-    assert "a, b" not in repr(settings)  # tokens never show in logs of the settings
+    assert (settings.namespace, settings.max_clips) == ("media", 7)
+    assert settings.auth_enabled and settings.auth_clients_dir is None
+    assert (settings.rate_limit_per_second, settings.quota_max_active_merges) == (2.5, 3)
 
 
 @pytest.mark.parametrize(

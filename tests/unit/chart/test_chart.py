@@ -134,3 +134,103 @@ def test_helm_test_hook_checks_the_api_health(helm):
     assert env["API_URL"] == "http://vm-videomerge-api.media.svc:80"
     (local_hook,) = [d for d in render(helm, "-f", str(LOCAL_VALUES)) if d["kind"] == "Pod"]
     assert env_of(local_hook["spec"]["containers"][0])["API_URL"] == "http://127.0.0.1:8080"
+
+
+def _api_container(docs: list[dict]) -> dict:
+    return by_kind(docs, "Deployment")["vm-videomerge-api"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_api_auth_is_on_by_default_with_a_generated_admin_token(helm):
+    import base64
+    import hashlib
+
+    from videomerge_api.clients import parse_entry
+
+    docs = render(helm)
+    secrets = by_kind(docs, "Secret")
+    token = base64.b64decode(secrets["vm-videomerge-api-token"]["data"]["token"]).decode()
+    assert len(token) >= 40
+    entries = secrets["vm-videomerge-api-clients"]["data"]
+    assert set(entries) == {"admin"}
+    digest, client = parse_entry("admin", base64.b64decode(entries["admin"]).decode())
+    assert client.name == "admin" and client.is_admin
+    assert digest == hashlib.sha256(token.encode()).hexdigest() and token not in str(entries)
+    container = _api_container(docs)
+    env = env_of(container)
+    assert env["VIDEOMERGE_API_AUTH_ENABLED"] == "true"
+    assert env["VIDEOMERGE_API_AUTH_CLIENTS_DIR"] == "/etc/videomerge/clients"
+    assert {"name": "clients", "mountPath": "/etc/videomerge/clients", "readOnly": True} in container[
+        "volumeMounts"
+    ]
+    pod = by_kind(docs, "Deployment")["vm-videomerge-api"]["spec"]["template"]["spec"]
+    assert {"name": "clients", "secret": {"secretName": "vm-videomerge-api-clients"}} in pod["volumes"]
+    assert (env["VIDEOMERGE_API_RATE_LIMIT_PER_SECOND"], env["VIDEOMERGE_API_RATE_LIMIT_BURST"]) == (
+        "10",
+        "40",
+    )
+    assert env["VIDEOMERGE_API_QUOTA_MAX_ACTIVE_MERGES"] == "20"
+    # Two renders (two installs) never share a token.
+    again = by_kind(render(helm), "Secret")["vm-videomerge-api-token"]["data"]["token"]
+    assert again != secrets["vm-videomerge-api-token"]["data"]["token"]
+
+
+def test_api_without_auth_takes_an_explicit_value(helm):
+    docs = render(helm, "--set", "api.auth.enabled=false")
+    assert not {"vm-videomerge-api-token", "vm-videomerge-api-clients"} & set(by_kind(docs, "Secret"))
+    container = _api_container(docs)
+    assert env_of(container)["VIDEOMERGE_API_AUTH_ENABLED"] == "false"
+    assert "VIDEOMERGE_API_AUTH_CLIENTS_DIR" not in env_of(container)
+    assert all(m["name"] != "clients" for m in container["volumeMounts"])
+
+
+def test_api_clients_from_an_existing_secret(helm):
+    docs = render(helm, "--set", "api.auth.existingSecret=my-clients")
+    assert not {"vm-videomerge-api-token", "vm-videomerge-api-clients"} & set(by_kind(docs, "Secret"))
+    pod = by_kind(docs, "Deployment")["vm-videomerge-api"]["spec"]["template"]["spec"]
+    assert {"name": "clients", "secret": {"secretName": "my-clients"}} in pod["volumes"]
+
+
+def test_api_limits_and_metrics_port_are_values(helm):
+    docs = render(
+        helm,
+        *("--set-json", "api.rateLimit.requestsPerSecond=2.5", "--set", "api.rateLimit.burst=5"),
+        *("--set", "api.quota.maxActiveMerges=3", "--set", "api.metrics.port=9191"),
+    )
+    container = _api_container(docs)
+    env = env_of(container)
+    assert (env["VIDEOMERGE_API_RATE_LIMIT_PER_SECOND"], env["VIDEOMERGE_API_RATE_LIMIT_BURST"]) == (
+        "2.5",
+        "5",
+    )
+    assert (
+        env["VIDEOMERGE_API_QUOTA_MAX_ACTIVE_MERGES"] == "3" and env["VIDEOMERGE_API_METRICS_PORT"] == "9191"
+    )
+    assert {"name": "metrics", "containerPort": 9191} in container["ports"]
+    service = by_kind(docs, "Service")["vm-videomerge-api"]
+    assert {"name": "metrics", "port": 9191, "targetPort": "metrics"} in service["spec"]["ports"]
+    pod_annotations = by_kind(docs, "Deployment")["vm-videomerge-api"]["spec"]["template"]["metadata"]
+    assert pod_annotations["annotations"]["prometheus.io/port"] == "9191"
+    # The probes stay on the API port; metrics need no token on theirs.
+    assert container["readinessProbe"]["httpGet"]["port"] == "http"
+
+
+def test_api_role_reads_no_secrets(helm):
+    (api_role,) = [r for n, r in by_kind(render(helm), "Role").items() if n.endswith("-api")]
+    assert all("secrets" not in rule["resources"] for rule in api_role["rules"])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["--set", "api.rateLimit.burst=0"],
+        ["--set", "api.quota.maxActiveMerges=-1"],
+        ["--set", "api.auth.enable=false"],
+    ],
+)
+def test_schema_rejects_bad_api_limits(helm, values):
+    result = subprocess.run(
+        [str(helm), "template", "vm", str(CHART), "--kube-version", "1.33.0", *values],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
