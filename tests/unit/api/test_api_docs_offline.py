@@ -23,7 +23,7 @@ OPERATIONS = {
 @pytest.fixture(scope="module")
 def api_url():
     # Auth on: the pages themselves need no token (a browser cannot send one to open them).
-    with ApiServer(MemoryMergeStore(), auth_tokens="secret") as server:
+    with ApiServer(MemoryMergeStore(), tokens={"alice": "secret"}) as server:
         yield server.url
 
 

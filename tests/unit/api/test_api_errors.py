@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from api_unit_helpers import BODY, URL_A, create
+from api_unit_helpers import BODY, CLIENT_TOKENS, URL_A, bearer, create
 
 from videomerge_api.messages import describe
 from videomerge_contract import Limits
@@ -140,16 +140,16 @@ def test_an_unexpected_error_is_json_without_a_stack_trace(make_client, store, c
 
 
 def test_request_id_is_echoed_or_made_up_and_logged_without_query_or_token(make_client, caplog):
-    client = make_client(auth_tokens="tok-123")
+    client = make_client(as_client=None)
     caplog.set_level(logging.INFO, logger="videomerge_api.access")
-    headers = {"authorization": "Bearer tok-123", "x-request-id": "abc-123"}
+    headers = {**bearer("alice"), "x-request-id": "abc-123"}
     response = client.get(
         "/api/v1/merge", params={"status": "pending", "continue": "c2VjcmV0"}, headers=headers
     )
     assert response.headers["x-request-id"] == "abc-123"
     line = next(r.getMessage() for r in caplog.records if "abc-123" in r.getMessage())
     assert "path=/api/v1/merge " in line and "status=" in line
-    assert "tok-123" not in caplog.text and "c2VjcmV0" not in caplog.text
+    assert CLIENT_TOKENS["alice"] not in caplog.text and "c2VjcmV0" not in caplog.text
     injected = client.get("/healthz", headers={"x-request-id": "bad id\nforged=1"})
     assert (
         injected.headers["x-request-id"] != "bad id\nforged=1" and len(injected.headers["x-request-id"]) == 32

@@ -116,7 +116,7 @@ def test_unreachable_exits_3(cli_env):
 
 
 def test_bearer_token_from_the_environment(store: MemoryMergeStore):
-    with ApiServer(store, auth_tokens="s3cret") as api:
+    with ApiServer(store, tokens={"cli": "s3cret"}) as api:
         env = {"VIDEOMERGE_URL": api.url}
         refused = run(env, "list")
         assert refused.returncode == 2 and "VIDEOMERGE_TOKEN" in refused.stderr
