@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
@@ -35,6 +36,16 @@ class MergeOutcome:
     width: int
     height: int
     strategy: Strategy
+
+    def facts(self) -> dict[str, Any]:
+        """What the result says of the merged file besides where it is and its size (JSON types)."""
+        return {
+            "duration_seconds": self.duration_seconds,
+            "clips_merged": self.clips_merged,
+            "width": self.width,
+            "height": self.height,
+            "strategy": self.strategy.value,
+        }
 
 
 @contextmanager
