@@ -8,10 +8,12 @@ Both write the status subresource with JSON merge patches conditional on a resou
   ``conditions`` (with ``observedGeneration``), and the Queued/Pending phases before a worker runs;
 - both may write ``phase`` (each only the phases in ``PHASES``), ``message``, ``clips``, ``error`` and
   ``completionTime``: the worker when it fails a merge, the operator when the worker could not (OOMKilled,
-  deadline, lost Job). A terminal phase is never overwritten (``phases.can_transition``).
+  deadline, lost Job). A terminal phase is never overwritten (``phases.can_transition``);
+- the notifier reports the completion webhook's delivery, ``notification``, and nothing else (its patches
+  are not conditional: no one else writes that field).
 
 ``check_status_patch`` enforces this where each writes (``videomerge_worker.status``,
-``videomerge_operator.reconcile``): a patch outside its writer's fields is a bug, refused before it is sent.
+``videomerge_operator.reconcile``, ``videomerge_notifier.notifier``): a patch outside its writer's fields is a bug, refused before it is sent.
 """
 
 from collections.abc import Mapping
@@ -24,6 +26,7 @@ from videomerge_contract.enums import Phase
 class Writer(StrEnum):
     WORKER = "worker"
     OPERATOR = "operator"
+    NOTIFIER = "notifier"
 
 
 SHARED_FIELDS: Final = frozenset({"phase", "message", "clips", "error", "completionTime"})
@@ -31,10 +34,12 @@ FIELDS: Final[Mapping[Writer, frozenset[str]]] = {
     Writer.WORKER: SHARED_FIELDS | {"stage", "progress", "startTime", "result"},
     Writer.OPERATOR: SHARED_FIELDS
     | {"stage", "progress", "jobName", "attempts", "queuePosition", "conditions", "observedGeneration"},
+    Writer.NOTIFIER: frozenset({"notification"}),
 }
 PHASES: Final[Mapping[Writer, frozenset[Phase]]] = {
     Writer.WORKER: frozenset({Phase.PROCESSING, Phase.COMPLETED, Phase.FAILED}),
     Writer.OPERATOR: frozenset({Phase.PENDING, Phase.QUEUED, Phase.FAILED}),
+    Writer.NOTIFIER: frozenset(),
 }
 
 

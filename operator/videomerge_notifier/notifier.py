@@ -23,6 +23,7 @@ import httpx
 from kubernetes import client, watch
 
 from videomerge_contract import NotificationState, NotificationStatus
+from videomerge_contract.ownership import Writer, check_status_patch
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
 from videomerge_notifier.delivery import attempt, body_bytes, where
 from videomerge_notifier.events import event_body
@@ -177,12 +178,12 @@ class Notifier:
         key, now = delivery.key, self.clock()
         retry_for = timedelta(seconds=self.settings.retry_for_seconds)
         notification = after_attempt(delivery, outcome, now, retry_for, self.backoff, self.rng)
+        patch = {"notification": notification.to_crd()}
+        check_status_patch(Writer.NOTIFIER, patch)
         previous_recorded = self.recorded.get(key)
         self.recorded[key] = notification.attempts
         try:
-            updated = await self.kube.patch_merge_status(
-                delivery.namespace, delivery.name, {"notification": notification.to_crd()}, None
-            )
+            updated = await self.kube.patch_merge_status(delivery.namespace, delivery.name, patch, None)
         except ApiError as error:
             if error.not_found:
                 self.owed.pop(key, None)

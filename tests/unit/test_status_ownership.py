@@ -9,7 +9,15 @@ from videomerge_worker import status as worker_patches
 
 def test_every_status_field_has_an_owner():
     crd_fields = {field.alias or name for name, field in VideoMergeStatus.model_fields.items()}
-    assert FIELDS[Writer.WORKER] | FIELDS[Writer.OPERATOR] == crd_fields
+    assert FIELDS[Writer.WORKER] | FIELDS[Writer.OPERATOR] | FIELDS[Writer.NOTIFIER] == crd_fields
+
+
+def test_the_notifier_writes_only_the_notification():
+    check_status_patch(Writer.NOTIFIER, {"notification": {"state": "Delivered"}})
+    for field in ("phase", "result", "conditions", "message"):
+        with pytest.raises(StatusOwnershipError, match=field):
+            check_status_patch(Writer.NOTIFIER, {field: "x", "notification": {}})
+    assert not FIELDS[Writer.NOTIFIER] & (FIELDS[Writer.WORKER] | FIELDS[Writer.OPERATOR])
 
 
 @pytest.mark.parametrize("field", ["result", "startTime"])
