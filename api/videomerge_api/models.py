@@ -83,6 +83,9 @@ class JobStatus(ProgressFields):
     result: MergeResult | None = None
     error: str | None = None
     reason: str | None = None
+    notification: WebhookDelivery | None = Field(
+        default=None, description="Delivery of the completion webhook; only when callback_url was given."
+    )
 
 
 class MergeList(BaseModel):

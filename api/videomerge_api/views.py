@@ -125,4 +125,5 @@ def job_view(obj: VideoMergeObject) -> JobStatus:
         result=outcome if isinstance(outcome, MergeResult) else None,
         error=outcome.error if isinstance(outcome, MergeFailure) else None,
         reason=outcome.reason if isinstance(outcome, MergeFailure) else None,
+        notification=status.notification,
     )

@@ -57,3 +57,18 @@ def test_status_body_shows_the_webhook_delivery(client, store):
 def test_status_body_without_a_callback_has_no_notification(client):
     task_id = create(client, {"video_urls": [URL_A]})
     assert client.get(f"/api/v1/merge/{task_id}/status").json()["notification"] is None
+
+
+def test_job_status_shows_the_webhook_delivery(client, store):
+    response = client.post("/process", json={"video_urls": [URL_A], "callback_url": HOOK})
+    job_id = response.json()["job_id"]
+    delivered = {
+        "state": "Delivered",
+        "attempts": 1,
+        "deliveredAt": "2026-01-01T12:00:03Z",
+        "lastStatusCode": 200,
+    }
+    store.patch_status(job_id, {**COMPLETED_STATUS, "notification": delivered})
+    body = eventually(lambda: (r := client.get(f"/job-status/{job_id}").json()).get("notification") and r)
+    assert body["notification"]["state"] == "delivered"
+    assert body["notification"]["delivered_at"] == "2026-01-01T12:00:03Z"
