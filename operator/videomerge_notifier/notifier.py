@@ -141,7 +141,8 @@ class Notifier:
                 if key not in self.inflight:
                     self.inflight[key] = asyncio.create_task(self._deliver(http, delivery))
             waiting = [d.due for k, d in self.owed.items() if k not in self.inflight]
-            pause = (min(waiting) - now).total_seconds() if waiting else IDLE_WAKE_SECONDS
+            saturated = len(self.inflight) >= self.settings.concurrency  # a finishing attempt wakes us
+            pause = (min(waiting) - now).total_seconds() if waiting and not saturated else IDLE_WAKE_SECONDS
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(pause, 0.01), IDLE_WAKE_SECONDS))

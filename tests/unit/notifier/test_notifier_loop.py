@@ -173,3 +173,16 @@ async def test_a_stale_watch_event_does_not_send_twice(settings, receiver):
         notifier.observe(stale)  # the watch may still deliver the object as it was before our write
         await asyncio.sleep(0.5)
     assert len(receiver.to("s")) == 1
+
+
+async def test_at_the_concurrency_limit_the_rest_wait_their_turn(settings, receiver):
+    kube = FakeKube()
+    merges = [kube.add(merge(f"vm-c{i}", callback=receiver.url("slow", hang=True))) for i in range(2)]
+    merges.append(kube.add(merge("vm-last", callback=receiver.url("last"))))
+    async with Running(settings.model_copy(update={"concurrency": 2}), kube) as notifier:
+        for obj in merges:
+            notifier.observe(copy.deepcopy(obj))
+        await until(lambda: len(receiver.to("slow")) == 2)
+        await asyncio.sleep(0.3)
+        assert receiver.to("last") == [], "a third attempt started beyond the limit of 2"
+        await until(lambda: kube.notification("vm-last").get("state") == "Delivered", timeout=10)
