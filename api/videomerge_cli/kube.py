@@ -89,8 +89,8 @@ def outcome_from_object(obj: dict[str, Any]) -> MergeOutcome | None:
             processing_time=r.processing_time,
             clips_merged=r.clips_merged,
             size_bytes=r.size_bytes,
-            poster_url=getattr(r, "poster_url", None),
-            storyboard_url=getattr(r, "storyboard_url", None),
+            poster_url=r.poster_url,
+            storyboard_url=r.storyboard_url,
             raw={"task_id": name, "success": True, **body},
         )
     if status.phase == Phase.FAILED:

@@ -76,6 +76,10 @@ class MergeResultStatus(CrdModel):
     strategy: Strategy | None = None
     bucket: str | None = None
     object_key: str | None = None
+    # Pictures of the merge stored beside it (see ``objects.picture_keys``); absent when they could not
+    # be made, which never fails a merge.
+    poster_url: str | None = None
+    storyboard_url: str | None = None
 
 
 class MergeError(CrdModel):

@@ -85,6 +85,10 @@ class MergeResult(BaseModel):
     width: int | None = None
     height: int | None = None
     strategy: Strategy | None = None
+    poster_url: str | None = Field(default=None, description="A frame of the merge, JPEG.")
+    storyboard_url: str | None = Field(
+        default=None, description="One tile per clip, in order: its first frame, position and length (JPEG)."
+    )
 
     @classmethod
     def from_status(cls, result: MergeResultStatus) -> "MergeResult":
@@ -97,6 +101,8 @@ class MergeResult(BaseModel):
             width=result.width,
             height=result.height,
             strategy=result.strategy,
+            poster_url=result.poster_url,
+            storyboard_url=result.storyboard_url,
         )
 
 

@@ -1,7 +1,9 @@
-"""Optional finalizer work: delete a VideoMerge's merged file from S3 when the VideoMerge is deleted."""
+"""Optional finalizer work: delete a VideoMerge's merged file (and its pictures) from S3 when the VideoMerge
+is deleted."""
 
 from typing import Any
 
+from videomerge_contract.objects import picture_keys
 from videomerge_operator.settings import OperatorSettings
 
 
@@ -23,4 +25,5 @@ def delete_merged_object(
 
     bucket, key = object_location(settings, namespace, name, status)
     s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
-    s3.delete_object(Bucket=bucket, Key=key)
+    for each in (key, *picture_keys(key)):  # the merged file and its poster and storyboard
+        s3.delete_object(Bucket=bucket, Key=each)

@@ -3,6 +3,7 @@
 import os
 import re
 
+import httpx
 import pytest
 from support.browser import rendered_dom
 from support.media import probe, streams
@@ -35,6 +36,20 @@ def test_cli_merge_wait_shows_progress_and_downloads_the_result(installation, cl
     assert abs(float(probe(tmp_path / "merged.mp4")["format"]["duration"]) - clip_seconds()) < 0.35
     row = installation.kubectl("get", "videomerges", task_id, "--no-headers")
     assert "Completed" in row
+
+    # The pictures: printed by the CLI, shown by kubectl describe, and real JPEGs in the store.
+    poster = re.search(r"poster:\s+(http://127\.0\.0\.1:9000/\S+)", screen)
+    storyboard = re.search(r"storyboard:\s+(http://127\.0\.0\.1:9000/\S+)", screen)
+    assert poster and storyboard, screen
+    described = installation.kubectl("describe", "videomerge", task_id)
+    assert re.search(r"Poster U[Rr][Ll]:\s+http", described) and re.search(
+        r"Storyboard U[Rr][Ll]:\s+http", described
+    )
+    board = tmp_path / "storyboard.jpg"
+    board.write_bytes(httpx.get(storyboard.group(1), timeout=30).raise_for_status().content)
+    (picture,) = streams(board, "video")
+    assert picture["codec_name"] == "mjpeg" and picture["width"] == 3 * (320 + 8)  # three tiles in a row
+    assert httpx.get(poster.group(1), timeout=30).content[:3] == b"\xff\xd8\xff"
 
 
 @pytest.mark.parametrize("page", ["docs", "redoc"])

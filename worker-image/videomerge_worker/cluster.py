@@ -12,12 +12,14 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from videomerge_contract import (
     ErrorReason,
     MergeResultStatus,
     Stage,
+    Strategy,
     VideoMergeSpec,
     is_terminal,
 )
@@ -31,10 +33,11 @@ from videomerge_contract.resource import (
 )
 from videomerge_worker import status as patches
 from videomerge_worker.errors import TerminatedError, WorkerError
-from videomerge_worker.pipeline import merge_in, workspace
+from videomerge_worker.pipeline import MergeOutcome, merge_in, workspace
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.progress import BackgroundSink, ProgressSink, overall_percent
 from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.storyboard import PictureJob, stored_picture_urls
 from videomerge_worker.upload import Stored, find_stored, stored_metadata, upload
 
 PATCH_INTERVAL_SECONDS = 1.0
@@ -256,18 +259,20 @@ def _run(writer: StatusWriter, settings: WorkerSettings) -> int:
         stored = find_stored(key, settings, digest)
         if stored is not None:  # an earlier attempt merged and uploaded, then could not say so
             print("videomerge-worker: the merged file is already stored; finishing", file=sys.stderr)
-            return _completed(writer, settings, stored, started)
+            return _completed(writer, settings, stored, started, stored_picture_urls(key, settings))
         request = OutputRequest(quality=spec.quality, aspect_ratio=spec.aspect_ratio, fit=spec.fit)
         with workspace(settings) as work_dir:
             outcome = merge_in(work_dir, spec.video_urls, request, settings, writer.progress)
             facts = outcome.facts()
-            uploaded = upload(
-                outcome.output,
-                key,
-                settings,
-                lambda f: writer.progress(Stage.UPLOADING, overall_percent(Stage.UPLOADING, f)),
-                metadata=stored_metadata(digest, facts),
-            )
+            with picture_job(outcome, work_dir) as pictures:  # made while the merged file uploads
+                uploaded = upload(
+                    outcome.output,
+                    key,
+                    settings,
+                    lambda f: writer.progress(Stage.UPLOADING, overall_percent(Stage.UPLOADING, f)),
+                    metadata=stored_metadata(digest, facts),
+                )
+                picture_fields = pictures.store(key, settings)
     except WorkerError as exc:
         return _failed(writer, settings, exc)
     except SupersededError:
@@ -278,10 +283,26 @@ def _run(writer: StatusWriter, settings: WorkerSettings) -> int:
         )
     except Exception as exc:  # a bug or an unforeseen environment problem: worth another attempt
         return _failed(writer, settings, WorkerError(ErrorReason.INTERNAL, f"{type(exc).__name__}: {exc}"))
-    return _completed(writer, settings, Stored(uploaded, outcome.size_bytes, facts), started)
+    return _completed(writer, settings, Stored(uploaded, outcome.size_bytes, facts), started, picture_fields)
 
 
-def _completed(writer: StatusWriter, settings: WorkerSettings, stored: Stored, started: float) -> int:
+def picture_job(outcome: MergeOutcome, work_dir: Path) -> PictureJob:
+    return PictureJob(
+        outcome.output,
+        outcome.clip_seconds,
+        (outcome.width, outcome.height),
+        work_dir,
+        keyframe_starts=outcome.strategy is not Strategy.REENCODE,
+    )
+
+
+def _completed(
+    writer: StatusWriter,
+    settings: WorkerSettings,
+    stored: Stored,
+    started: float,
+    pictures: dict[str, str] | None = None,
+) -> int:
     result = MergeResultStatus(
         merged_url=stored.uploaded.url,
         processing_time=round(time.monotonic() - started, 3),
@@ -289,6 +310,7 @@ def _completed(writer: StatusWriter, settings: WorkerSettings, stored: Stored, s
         bucket=stored.uploaded.bucket,
         object_key=stored.uploaded.key,
         **stored.facts,
+        **(pictures or {}),
     )
     try:
         writer.complete(result)

@@ -48,6 +48,7 @@ class Assembled:
     duration_seconds: float
     width: int
     height: int
+    clip_seconds: tuple[float, ...] = ()  # each clip's length as probed, in order
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,9 @@ def assemble_copy_merge(
             log.info("merging with FFmpeg: %s", error.message)
             return None
     video = infos[0].video
-    return Assembled(round(layout.duration_seconds, 3), video.width, video.height)
+    return Assembled(
+        round(layout.duration_seconds, 3), video.width, video.height, tuple(i.duration for i in infos)
+    )
 
 
 class _Output:

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class MergeOutcome:
     width: int
     height: int
     strategy: Strategy
+    clip_seconds: tuple[float, ...] = ()  # each clip's length as probed, in order: where each starts
 
     def facts(self) -> dict[str, Any]:
         """What the result says of the merged file besides where it is and its size (JSON types)."""
@@ -91,6 +92,7 @@ def merge_in(
             width=assembled.width,
             height=assembled.height,
             strategy=Strategy.COPY,
+            clip_seconds=assembled.clip_seconds,
         )
     with ClipFetcher(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
         clips = fetcher.probed()
@@ -125,7 +127,8 @@ def merge_in(
         clip.path.unlink(missing_ok=True)
     for part in plan.parts:
         part.unlink(missing_ok=True)
-    return describe_output(output, len(clips), plan.strategy)
+    described = describe_output(output, len(clips), plan.strategy)
+    return replace(described, clip_seconds=tuple(c.duration for c in clips))
 
 
 def run_plan(

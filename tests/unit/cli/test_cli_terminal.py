@@ -37,6 +37,8 @@ def completed(merged_url: str, size: int) -> dict[str, object]:
             "processingTime": 4.2,
             "clipsMerged": 3,
             "sizeBytes": size,
+            "posterUrl": merged_url.replace(".mp4", ".poster.jpg"),
+            "storyboardUrl": merged_url.replace(".mp4", ".storyboard.jpg"),
         },
     }
 
@@ -72,6 +74,8 @@ def test_merge_wait_shows_live_progress_then_downloads_the_result(store, termina
     screen = term.screen()
     assert f"{name} completed: 3 clips, 12.5 s" in screen
     assert f"merged:     {base}/merged.mp4" in screen
+    assert f"poster:     {base}/merged.poster.jpg" in screen
+    assert f"storyboard: {base}/merged.storyboard.jpg" in screen
     assert "Saved out.mp4 (100.0 KiB)" in screen
     assert (tmp_path / "out.mp4").read_bytes() == (served / "merged.mp4").read_bytes()
     assert "Traceback" not in screen

@@ -9,6 +9,7 @@ import signal
 import time
 
 import boto3
+import httpx
 import pytest
 from fake_api import FakeApi, Fault, phase_is, progress_patches, serve_api
 from kubernetes import client
@@ -17,6 +18,7 @@ from support.minio import running_minio
 from videomerge_contract import ErrorReason, Stage, VideoMergeSpec
 from videomerge_contract import worker_env as env
 from videomerge_contract.kube_client import TimeoutApiClient
+from videomerge_contract.objects import picture_keys
 from videomerge_contract.resource import EXIT_OK, EXIT_RETRYABLE_FAILURE
 from videomerge_worker.cluster import StatusWriter, run_command, spec_digest
 from videomerge_worker.errors import WorkerError
@@ -106,6 +108,7 @@ def test_a_retried_attempt_finds_the_stored_merge_and_does_not_merge_again(
     assert fake.status["phase"] == "Completed"
     assert (result["objectKey"], result["sizeBytes"]) == ("merges/ns/stored.mp4", head["ContentLength"])
     assert result["clipsMerged"] == 2 and result["width"] > 0 and result["strategy"]
+    assert result["posterUrl"] and result["storyboardUrl"]  # stored by the first attempt, found again
 
     # Another spec under the same name is merged afresh: the digest no longer matches.
     other = make_merge(server, "stored")
@@ -171,3 +174,25 @@ def test_minio_going_away_mid_upload_is_a_retryable_upload_failure(scratch, tmp_
             )
     assert killed and time.monotonic() - started < 120
     assert caught.value.reason is ErrorReason.UPLOAD_FAILED and not caught.value.permanent
+
+
+def test_a_completed_merge_stores_a_poster_and_a_storyboard_beside_it(server, job_env, api_for, minio):
+    fake = make_merge(server, "pictures")
+    assert run_command("pictures", "ns", api=api_for(fake)) == EXIT_OK
+    result = fake.status["result"]
+    s3 = boto3.client("s3", **minio.client_kwargs())
+    for key, field in zip(
+        picture_keys("merges/ns/pictures.mp4"), ("posterUrl", "storyboardUrl"), strict=True
+    ):
+        assert s3.head_object(Bucket=minio.bucket, Key=key)["ContentType"] == "image/jpeg"
+        answer = httpx.get(result[field], timeout=10)
+        assert answer.status_code == 200 and answer.content[:3] == b"\xff\xd8\xff", field  # a JPEG
+
+
+def test_pictures_that_cannot_be_made_do_not_fail_the_merge(server, job_env, api_for, monkeypatch):
+    monkeypatch.setattr("videomerge_worker.storyboard.FONT_FILES", ("/nonexistent.ttf",))
+    monkeypatch.setattr("videomerge_worker.storyboard.TILE_WIDTH", -5)  # FFmpeg refuses the graph
+    fake = make_merge(server, "no-pictures")
+    assert run_command("no-pictures", "ns", api=api_for(fake)) == EXIT_OK
+    result = fake.status["result"]
+    assert fake.status["phase"] == "Completed" and "posterUrl" not in result and "storyboardUrl" not in result
