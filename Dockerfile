@@ -10,7 +10,9 @@ RUN python3 -m venv /opt/videomerge
 COPY pyproject.toml README.md /src/
 COPY crds/videomerge_contract /src/crds/videomerge_contract
 COPY api/videomerge_api /src/api/videomerge_api
+COPY api/videomerge_cli /src/api/videomerge_cli
 COPY operator/videomerge_operator /src/operator/videomerge_operator
+COPY operator/videomerge_notifier /src/operator/videomerge_notifier
 COPY worker-image/videomerge_worker /src/worker-image/videomerge_worker
 RUN /opt/videomerge/bin/pip install --no-cache-dir --disable-pip-version-check '/src[api,operator,notifier]'
 
