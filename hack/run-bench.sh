@@ -7,7 +7,7 @@ PY="$REPO_ROOT/.venv/bin/python"
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(worker operator api)
 for t in "${targets[@]}"; do
   case "$t" in
-    worker) "$PY" bench/worker/run.py ;;
+    worker) apt_install nginx-light curl; "$PY" bench/worker/run.py ;;
     operator) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/operator/bench_operator.py ;;
     api) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/api/bench_api.py ;;
     *) die "unknown benchmark $t" ;;

@@ -3,8 +3,11 @@
     .venv/bin/python bench/worker/run.py                 # 4 x 120 s 1080p (~1 GB) copy, 4 x 20 s 720p partial
     .venv/bin/python bench/worker/run.py --copy-seconds 30 --partial-seconds 8   # quicker, smaller
 
-copy     4 compatible 1080p clips served over loopback HTTP, merged by `videomerge-worker merge`, against
-         `ffmpeg -f concat -safe 0 -i list -c copy` of the same files on local disk.   target <= 1.2x
+The clips are served by nginx on loopback (byte ranges, sendfile; see origin.py), as a CDN serves them.
+
+copy     4 compatible 1080p clips merged by `videomerge-worker merge`, against `ffmpeg -f concat -safe 0
+         -i list -c copy` of the same files on local disk (target <= 1.0x), and against `curl --parallel`
+         downloading the four to disk (target <= 1.3x): the download floor. All three alternate in one run.
 partial  4 clips of which one differs, merged by the worker (downloads included), against a bare FFmpeg
          re-encode of all four local files to the same target.                        target <= 0.4x
 memory   peak RSS of the worker process (not its FFmpeg children) during the copy merge. target < 200 MB
@@ -26,8 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support.http_server import serve  # noqa: E402
+from origin import nginx_origin  # noqa: E402
 
 from videomerge_contract import Quality  # noqa: E402
 from videomerge_worker.ffmpeg_args import ENCODINGS  # noqa: E402
@@ -141,6 +145,7 @@ class Case:
     target: float | None  # None: shown for comparison only
     baseline: list[Run]
     worker: list[Run]
+    against: str = ""
 
     @property
     def ratio(self) -> float:
@@ -151,26 +156,48 @@ def best(runs: list[Run]) -> Run:
     return min(runs, key=lambda r: r.seconds)
 
 
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    target: float | None
+    command: list[str]
+    outputs: list[Path]  # removed before each run
+
+
 def compare(
-    name, what, target, baseline_cmd, urls, output, scratch, quality, strategy, repeat, assemble=True
-) -> Case:
-    """Baseline and worker alternately, ``repeat`` times each (the page cache is warm for both). Each
-    run starts without the previous run's output: replacing a just-written 1 GB file costs the kernel
+    name, what, baselines: list[Baseline], urls, output, scratch, quality, strategy, repeat, assemble=True
+) -> list[Case]:
+    """Every baseline and the worker alternately, ``repeat`` times each (the page cache is warm for all).
+    Each run starts without the previous run's output: replacing a just-written 1 GB file costs the kernel
     up to a second on this VM, which would measure the previous run rather than this one; so would the
     writeback of its dirty pages, hence the sync."""
-    baseline_output = Path(baseline_cmd[-1])
-    timed(baseline_cmd)
-    case = Case(name, what, target, [], [])
+    for baseline in baselines:
+        timed(baseline.command)
+    cases = [Case(name, what, b.target, [], [], b.name) for b in baselines]
+    worker: list[Run] = []
     for _ in range(repeat):
-        baseline_output.unlink(missing_ok=True)
-        os.sync()  # the previous run's gigabyte still being written back would slow this one
-        case.baseline.append(timed(baseline_cmd))
+        for baseline, case in zip(baselines, cases, strict=True):
+            for path in baseline.outputs:
+                path.unlink(missing_ok=True)
+            os.sync()  # the previous run's gigabyte still being written back would slow this one
+            case.baseline.append(timed(baseline.command))
         output.unlink(missing_ok=True)
         os.sync()
         run, result = worker_merge(urls, output, scratch, quality, assemble)
         assert result["strategy"] == strategy, result
-        case.worker.append(run)
-    return case
+        worker.append(run)
+    for case in cases:
+        case.worker = worker
+    return cases
+
+
+def parallel_download(urls: list[str], work: Path) -> Baseline:
+    """curl fetching every clip at once to disk: the floor a download-bound merge can reach."""
+    outputs = [work / f"curl-{i}.mp4" for i in range(len(urls))]
+    command = ["curl", "-s", "-f", "--parallel", "--parallel-max", str(len(urls))]
+    for url, path in zip(urls, outputs, strict=True):
+        command += ["-o", str(path), url]
+    return Baseline("curl", 1.3, command, outputs)
 
 
 def pictures_case(merged: Path, clips: list[Path], copy: Case, work: Path, repeat: int) -> Case:
@@ -188,7 +215,9 @@ def pictures_case(merged: Path, clips: list[Path], copy: Case, work: Path, repea
         started = time.perf_counter()
         make_pictures(merged, seconds, frame, out, keyframe_starts=True)
         runs.append(Run(time.perf_counter() - started))
-    case = Case("pictures", f"poster + storyboard of those {len(clips)}", 0.05, [best(copy.worker)], runs[1:])
+    case = Case(
+        "pictures", f"poster + storyboard of those {len(clips)}", 0.05, [best(copy.worker)], runs[1:], "copy"
+    )
     return case
 
 
@@ -272,21 +301,19 @@ def main() -> int:
     ]
     size = sum(x.stat().st_size for x in index_last) / MIB
 
-    with serve(media) as server:
-        urls = lambda clips: [server.url(x.name) for x in clips]  # noqa: E731
+    with nginx_origin(media, work / "nginx") as origin:
+        urls = lambda clips: [origin.url(x.name) for x in clips]  # noqa: E731
 
-        def copy(
-            name: str, what: str, target: float | None, clips: list[Path], bare: str, assemble: bool
-        ) -> Case:
-            command = bare_concat(clips, work, bare)
-            output = work / "worker-copy.mp4"
+        def copy(what: str, clips: list[Path], bare: str, assemble: bool) -> list[Case]:
+            floor = Baseline("concat", 1.0 if assemble else None, bare_concat(clips, work, bare), [])
+            floor.outputs.append(Path(floor.command[-1]))
+            baselines = [floor, parallel_download(urls(clips), work)] if assemble else [floor]
             return compare(
-                name,
+                "copy" if assemble else "copy/ff",
                 what,
-                target,
-                command,
+                baselines,
                 urls(clips),
-                output,
+                work / "worker-copy.mp4",
                 scratch,
                 "high",
                 "copy",
@@ -295,18 +322,18 @@ def main() -> int:
             )
 
         described = f"4x{c}s 1080p {size:.0f} MiB"
-        index_last_case = copy("copy", f"{described}, index last", 1.2, index_last, "bare-last", True)
-        pictures = pictures_case(work / "worker-copy.mp4", index_last, index_last_case, work, args.repeat)
+        reencode = bare_reencode(partial, work, 1280, 720, 30)
+        index_last_cases = copy(f"{described}, index last", index_last, "bare-last", True)
+        pictures = pictures_case(work / "worker-copy.mp4", index_last, index_last_cases[0], work, args.repeat)
         cases = [
-            index_last_case,
+            *index_last_cases,
             pictures,
-            copy("copy", f"{described}, index first", 1.2, index_first, "bare-first", True),
-            copy("copy/ff", "same, index last, FFmpeg way", None, index_last, "bare-last", False),
-            compare(
+            *copy(f"{described}, index first", index_first, "bare-first", True),
+            *copy("same, index last, FFmpeg way", index_last, "bare-last", False),
+            *compare(
                 "partial",
                 f"4x{p}s 720p, 1 differs",
-                0.4,
-                bare_reencode(partial, work, 1280, 720, 30),
+                [Baseline("reencode", 0.4, reencode, [Path(reencode[-1])])],
                 urls(partial),
                 work / "worker-partial.mp4",
                 scratch,
@@ -315,17 +342,19 @@ def main() -> int:
                 args.repeat,
             ),
         ]
+        ranges = sum(1 for line in origin.requests() if '" 206 ' in line)
 
     print()
-    print(f"{'case':8} {'input':36} {'baseline s':>10} {'worker s':>9} {'ratio':>7} {'target':>8}  ok")
+    print(f"{'case':8} {'input':36} {'baseline':>9} {'s':>6} {'worker s':>9} {'ratio':>7} {'target':>8}  ok")
     for case in cases:
         ok = "-" if case.target is None else "yes" if case.ratio <= case.target else "NO"
         goal = "" if case.target is None else f"<= {case.target}x"
         print(
-            f"{case.name:8} {case.what:36} {best(case.baseline).seconds:10.2f} {best(case.worker).seconds:9.2f} "
+            f"{case.name:8} {case.what:36} {case.against:>9} {best(case.baseline).seconds:6.2f} "
+            f"{best(case.worker).seconds:9.2f} "
             f"{case.ratio:6.2f}x {goal:>8}  {ok}"
         )
-    copies = [run for case in cases[:4] if case is not pictures for run in case.worker]
+    copies = [run for case in cases if case.name.startswith("copy") for run in case.worker]
     rss = max(r.peak_rss_mib or 0 for r in copies)
     children = max(r.child_peak_rss_mib or 0 for r in copies)
     print(
@@ -333,8 +362,8 @@ def main() -> int:
         f"{'yes' if rss < 200 else 'NO'}"
     )
     print(
-        f"(best of {args.repeat} runs each, baseline and worker alternating; the worker's FFmpeg children "
-        f"peaked at {children:.0f} MiB)"
+        f"(best of {args.repeat} runs each, baselines and worker alternating; the worker's FFmpeg children "
+        f"peaked at {children:.0f} MiB; nginx answered {ranges} byte ranges)"
     )
     shutil.rmtree(work, ignore_errors=True)
     return 0

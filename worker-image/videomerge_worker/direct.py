@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videomerge_contract import ErrorReason, Stage, Strategy
-from videomerge_worker.download import Downloader, RangesIgnoredError
+from videomerge_worker.download import Downloader, FileWindow, RangesIgnoredError
 from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
 from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
 from videomerge_worker.isobmff import FRAGMENT_TYPES, TOP_LEVEL_TYPES, Box, walk
@@ -58,28 +58,6 @@ class _Head:
     ftyp: bytes
     source: ClipSource
     probe_copy: Path
-
-
-class _Slice:
-    """A writable window of the merged file starting at ``base``: what a range download writes into."""
-
-    def __init__(self, fd: int, base: int) -> None:
-        self.fd, self.base, self.position = fd, base, 0
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, position: int) -> int:
-        self.position = position
-        return position
-
-    def truncate(self) -> None:
-        pass  # a restarted range overwrites the same bytes
-
-    def write(self, data: bytes | memoryview) -> int:
-        written = os.pwrite(self.fd, data, self.base + self.position)
-        self.position += written
-        return written
 
 
 def assemble_copy_merge(
@@ -213,7 +191,7 @@ class _Assembly:
     def _fetch(self, fd: int, urls: Sequence[str], part: Piece) -> None:
         if self.stopped.is_set():
             raise DownloadCancelledError
-        window = _Slice(fd, part.output_offset)
+        window = FileWindow(fd, part.output_offset)
         self.downloader.fetch_into(
             part.clip, urls[part.clip], window, start=part.start, length=part.end - part.start
         )

@@ -1,5 +1,8 @@
 """Streaming clip downloads: size cap, timeouts, bounded retries with backoff and resume, redirect cap."""
 
+import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +14,11 @@ import httpx
 
 from videomerge_contract import ErrorReason
 from videomerge_worker.errors import WorkerError
+from videomerge_worker.rangecopy import RangeCopyError, copy_range
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.urlguard import GuardedBackend, RefusedUrlError, check_scheme, http_transport
+
+log = logging.getLogger(__name__)
 
 # httpcore reads 64 KiB per socket read; clips are large, and 1 MiB reads halve the CPU spent per byte.
 # The worker process downloads nothing but clips, so the class-wide setting is the intended one.
@@ -37,6 +43,29 @@ class _TransientError(Exception):
         self.reason, self.problem, self.retry_after = reason, problem, retry_after
 
 
+class FileWindow:
+    """A writable window of a file starting at ``base``: what a range download writes into. Ranges of
+    plain-HTTP clips are copied into it by the kernel (rangecopy); others through ``write``."""
+
+    def __init__(self, fd: int, base: int) -> None:
+        self.fd, self.base, self.position = fd, base, 0
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, position: int) -> int:
+        self.position = position
+        return position
+
+    def truncate(self) -> None:
+        pass  # a restarted range overwrites the same bytes
+
+    def write(self, data: bytes | memoryview) -> int:
+        written = os.pwrite(self.fd, data, self.base + self.position)
+        self.position += written
+        return written
+
+
 class Downloader:
     """Downloads clips to local files; safe to share between threads."""
 
@@ -52,6 +81,7 @@ class Downloader:
         self.on_bytes = on_bytes or (lambda n: None)
         self.backoff_seconds = backoff_seconds
         self.total_sizes: dict[str, int] = {}  # by URL, from the Content-Range of ranged answers
+        self._guard = None if settings.allow_private_urls else (backend or GuardedBackend())
         self.client = httpx.Client(
             transport=http_transport(
                 allow_private=settings.allow_private_urls,
@@ -103,6 +133,12 @@ class Downloader:
         except RefusedUrlError as exc:
             raise fail(ErrorReason.INVALID_INPUT, str(exc), permanent=True) from None
         deadline = time.monotonic() + self.settings.download_timeout_seconds
+        if (
+            length is not None
+            and isinstance(out, FileWindow)
+            and self._spliced(url, out, start, length, deadline)
+        ):
+            return length
         window = _Window(start, length)
         for attempt in range(1, self.settings.download_attempts + 1):
             try:
@@ -120,6 +156,46 @@ class Downloader:
             except OSError as exc:
                 raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {index + 1}: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _spliced(self, url: str, out: FileWindow, start: int, length: int, deadline: float) -> bool:
+        """Tries the kernel copy of the range (see rangecopy); True when all of it is in place. What it
+        could not do is left to the ordinary attempts, which resume after what it wrote."""
+        have = out.tell()
+        try:
+            copied = copy_range(
+                url,
+                start + have,
+                length - have,
+                out.fd,
+                out.base + have,
+                resolve=self._resolve,
+                admit=self._admits,
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                connect_timeout=self.settings.download_connect_timeout_seconds,
+                read_timeout=self.settings.download_read_timeout_seconds,
+                deadline=deadline,
+                on_bytes=self.on_bytes,
+            )
+        except RangeCopyError as exc:
+            out.seek(have + exc.written)
+            log.info("range of %s: %s; resuming at %d", url, exc, have + exc.written)
+            return False
+        except (OSError, RefusedUrlError, httpcore.ConnectError) as exc:
+            log.info("range of %s not copied by the kernel: %s", url, exc)
+            return False  # the ordinary attempt meets the same problem and reports it
+        if copied is None:  # a redirect, an error, no range: the ordinary attempt deals with it
+            return False
+        out.seek(have + copied)
+        return True
+
+    def _resolve(self, host: str, port: int) -> list[str]:
+        if self._guard is not None:
+            return self._guard.resolve(host, port)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+    def _admits(self, address: str) -> bool:
+        return self._guard is None or self._guard.admits(address)
 
     def _attempt(
         self,

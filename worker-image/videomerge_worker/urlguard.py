@@ -124,6 +124,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._resolver = resolver
         self._policy = policy
 
+    def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to, every one of them public (RefusedUrlError otherwise)."""
+        return resolve_public(host, port, self._resolver, self._policy)
+
+    def admits(self, address: str) -> bool:
+        """Whether a connected peer's address is one the policy lets the worker read from."""
+        return self._policy(ipaddress.ip_address(address)) is None
+
     def connect_tcp(
         self,
         host: str,
@@ -133,7 +141,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         socket_options: typing.Iterable[typing.Any] | None = None,
     ) -> httpcore.NetworkStream:
         last_error: Exception | None = None
-        for address in resolve_public(host, port, self._resolver, self._policy):
+        for address in self.resolve(host, port):
             try:
                 return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
             except httpcore.ConnectError as exc:
