@@ -77,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def merge_command(args: argparse.Namespace) -> int:
+    from videomerge_worker.outcome import result_status
     from videomerge_worker.pipeline import merge_in, workspace
     from videomerge_worker.settings import WorkerSettings
 
@@ -91,15 +92,13 @@ def merge_command(args: argparse.Namespace) -> int:
         outcome = merge_in(work_dir, args.urls, request, settings, progress)
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(outcome.output, output)
-    result = MergeResult(
-        merged_url=str(output),
-        duration_seconds=outcome.duration_seconds,
-        processing_time=round(time.monotonic() - started, 3),
-        clips_merged=outcome.clips_merged,
-        size_bytes=outcome.size_bytes,
-        width=outcome.width,
-        height=outcome.height,
-        strategy=outcome.strategy,
+    result = MergeResult.from_status(
+        result_status(
+            outcome.facts(),
+            merged_url=str(output),
+            size_bytes=outcome.size_bytes,
+            processing_time=time.monotonic() - started,
+        )
     )
     print(json.dumps(result.model_dump(mode="json")), flush=True)
     return EXIT_OK

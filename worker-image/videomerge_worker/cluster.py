@@ -33,7 +33,8 @@ from videomerge_contract.resource import (
 )
 from videomerge_worker import status as patches
 from videomerge_worker.errors import TerminatedError, WorkerError
-from videomerge_worker.pipeline import MergeOutcome, merge_in, workspace
+from videomerge_worker.outcome import MergeOutcome, result_status
+from videomerge_worker.pipeline import merge_in, workspace
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.progress import BackgroundSink, ProgressSink, overall_percent
 from videomerge_worker.settings import WorkerSettings
@@ -303,14 +304,13 @@ def _completed(
     started: float,
     pictures: dict[str, str] | None = None,
 ) -> int:
-    result = MergeResultStatus(
+    result = result_status(
+        {**stored.facts, **(pictures or {})},
         merged_url=stored.uploaded.url,
-        processing_time=round(time.monotonic() - started, 3),
         size_bytes=stored.size_bytes,
+        processing_time=time.monotonic() - started,
         bucket=stored.uploaded.bucket,
         object_key=stored.uploaded.key,
-        **stored.facts,
-        **(pictures or {}),
     )
     try:
         writer.complete(result)

@@ -11,7 +11,7 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
 from videomerge_worker.isobmff import FRAGMENT_TYPES, TOP_LEVEL_TYPES, Box, walk
 from videomerge_worker.mp4concat import ClipSource, Layout, Piece, concat_layout
 from videomerge_worker.mp4index import PARSE_ERRORS, IndexBudget, UnsupportedLayoutError, read_moov
-from videomerge_worker.plan import OutputRequest, plan_merge
+from videomerge_worker.outcome import MergeOutcome
 from videomerge_worker.probe import ClipInfo, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
@@ -41,17 +41,6 @@ class _DeclinedError(Exception):
 
 
 @dataclass(frozen=True)
-class Assembled:
-    """What the merged file is, known from its layout and the first clip's probe: no need to read it
-    back (the worker's tests decode every assembled file in full)."""
-
-    duration_seconds: float
-    width: int
-    height: int
-    clip_seconds: tuple[float, ...] = ()  # each clip's length as probed, in order
-
-
-@dataclass(frozen=True)
 class _Head:
     """What a clip's byte ranges told before its media: its index, and where its probe copy is."""
 
@@ -60,23 +49,25 @@ class _Head:
     probe_copy: Path
 
 
+# What the clips' probes say about assembling them: None to go on, or why not (the FFmpeg way then).
+Acceptance = Callable[[list[ClipInfo]], str | None]
+
+
 def assemble_copy_merge(
     work_dir: Path,
     urls: Sequence[str],
-    request: OutputRequest,
+    accept: Acceptance,
     settings: WorkerSettings,
     progress: ProgressSink,
     output: Path,
     *,
     backoff_seconds: float = 0.5,
-) -> Assembled | None:
+) -> MergeOutcome | None:
     """Writes the merged file to ``output`` and says what it is, or returns None having left nothing
     behind (the caller merges with FFmpeg). A clip that cannot be downloaded raises WorkerError naming it.
 
     The clips are probed while their media already downloads into place: only a merge the planner would
     not stream-copy wastes those bytes, and it stops them as soon as the probes say so."""
-    if not settings.assemble_copy_merges:
-        return None
     budget = IndexBudget()
     with _Assembly(settings, backoff_seconds) as assembly:
         progress(Stage.DOWNLOADING, 0, f"reading the indexes of {len(urls)} clips")
@@ -101,7 +92,8 @@ def assemble_copy_merge(
                                 range(len(urls)),
                             )
                         )
-                        _check_plan(infos, request, work_dir, settings)
+                        if (why_not := accept(infos)) is not None:
+                            raise _DeclinedError(why_not)
                     except BaseException:
                         assembly.stop(downloads)
                         raise
@@ -123,8 +115,15 @@ def assemble_copy_merge(
             log.info("merging with FFmpeg: %s", error.message)
             return None
     video = infos[0].video
-    return Assembled(
-        round(layout.duration_seconds, 3), video.width, video.height, tuple(i.duration for i in infos)
+    return MergeOutcome(
+        output=output,
+        duration_seconds=round(layout.duration_seconds, 3),
+        clips_merged=len(urls),
+        size_bytes=output.stat().st_size,
+        width=video.width,
+        height=video.height,
+        strategy=Strategy.COPY,
+        clip_seconds=tuple(i.duration for i in infos),
     )
 
 
@@ -231,17 +230,6 @@ class _Assembly:
 def _remove_heads(work_dir: Path, count: int) -> None:
     for i in range(count):
         _probe_path(work_dir, i).unlink(missing_ok=True)
-
-
-def _check_plan(
-    infos: list[ClipInfo], request: OutputRequest, work_dir: Path, settings: WorkerSettings
-) -> None:
-    total = sum(c.duration for c in infos)
-    if total > settings.max_total_duration_seconds:
-        raise _DeclinedError("over the duration limit")  # the FFmpeg way reports it, the same for every merge
-    plan = plan_merge(infos, request, work_dir, work_dir / "unused.mp4")
-    if plan.strategy is not Strategy.COPY:
-        raise _DeclinedError(f"a {plan.strategy.value} merge")
 
 
 def _probe_path(work_dir: Path, index: int) -> Path:

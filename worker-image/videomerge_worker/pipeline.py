@@ -6,47 +6,25 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import ffmpeg
 
 from videomerge_contract import ErrorReason, Stage, Strategy
-from videomerge_worker.direct import assemble_copy_merge
+from videomerge_worker.direct import Acceptance, assemble_copy_merge
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.fetch import ClipFetcher
 from videomerge_worker.ffmpeg_run import run_ffmpeg
-from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, plan_merge
-from videomerge_worker.probe import ffprobe, ffprobe_error
+from videomerge_worker.outcome import MergeOutcome
+from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, decide, plan_merge
+from videomerge_worker.probe import ClipInfo, ffprobe, ffprobe_error
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.urlguard import RefusedUrlError, check_scheme
 
 MERGED_NAME = "merged.mp4"
 FOLLOW_MARGIN_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class MergeOutcome:
-    output: Path
-    duration_seconds: float
-    clips_merged: int
-    size_bytes: int
-    width: int
-    height: int
-    strategy: Strategy
-    clip_seconds: tuple[float, ...] = ()  # each clip's length as probed, in order: where each starts
-
-    def facts(self) -> dict[str, Any]:
-        """What the result says of the merged file besides where it is and its size (JSON types)."""
-        return {
-            "duration_seconds": self.duration_seconds,
-            "clips_merged": self.clips_merged,
-            "width": self.width,
-            "height": self.height,
-            "strategy": self.strategy.value,
-        }
 
 
 @contextmanager
@@ -80,20 +58,18 @@ def merge_in(
         except RefusedUrlError as exc:
             raise WorkerError.for_clip(ErrorReason.INVALID_INPUT, index, url, str(exc)) from None
     output = work_dir / MERGED_NAME
-    assembled = assemble_copy_merge(
-        work_dir, urls, request, settings, progress, output, backoff_seconds=backoff_seconds
-    )
-    if assembled is not None:
-        return MergeOutcome(
-            output=output,
-            duration_seconds=assembled.duration_seconds,
-            clips_merged=len(urls),
-            size_bytes=output.stat().st_size,
-            width=assembled.width,
-            height=assembled.height,
-            strategy=Strategy.COPY,
-            clip_seconds=assembled.clip_seconds,
+    if settings.assemble_copy_merges:
+        assembled = assemble_copy_merge(
+            work_dir,
+            urls,
+            _copy_merges_only(request, settings),
+            settings,
+            progress,
+            output,
+            backoff_seconds=backoff_seconds,
         )
+        if assembled is not None:
+            return assembled
     with ClipFetcher(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
         clips = fetcher.probed()
         fetcher.merging = True  # downloads still running no longer speak for the stage
@@ -129,6 +105,19 @@ def merge_in(
         part.unlink(missing_ok=True)
     described = describe_output(output, len(clips), plan.strategy)
     return replace(described, clip_seconds=tuple(c.duration for c in clips))
+
+
+def _copy_merges_only(request: OutputRequest, settings: WorkerSettings) -> Acceptance:
+    """The choice between the executors: the assembler takes a merge the planner would stream-copy,
+    FFmpeg every other (and reports the limits, the same for every merge)."""
+
+    def accept(clips: list[ClipInfo]) -> str | None:
+        if sum(c.duration for c in clips) > settings.max_total_duration_seconds:
+            return "over the duration limit"
+        strategy = decide(clips, request).strategy
+        return None if strategy is Strategy.COPY else f"a {strategy.value} merge"
+
+    return accept
 
 
 def run_plan(

@@ -73,20 +73,20 @@ class Plan:
     parts: tuple[Path, ...]  # intermediate files the steps write (besides the output)
 
 
-def plan_merge(
-    clips: Sequence[ClipInfo],
-    request: OutputRequest,
-    work_dir: Path,
-    output: Path,
-    *,
-    max_graph_inputs: int = MAX_GRAPH_INPUTS,
-    follow_seconds: float | None = None,
-) -> Plan:
-    """``follow_seconds``: clips marked ``growing`` are read while they download, FFmpeg waiting at most
-    this long for more bytes at a time (None: every clip is complete)."""
+@dataclass(frozen=True)
+class Decision:
+    """How the clips are merged: the strategy, what happens to each clip, what they become."""
+
+    strategy: Strategy
+    target: Target
+    actions: tuple[ClipAction, ...]
+
+
+def decide(clips: Sequence[ClipInfo], request: OutputRequest) -> Decision:
+    """The strategy and per-clip actions (pure; no paths involved): what chooses between the
+    executors, the assembler (copy merges of MP4/MOV clips) and FFmpeg (every merge)."""
     if not clips:
         raise ValueError("nothing to merge")
-    follow_us = round(follow_seconds * 1_000_000) if follow_seconds else None
     size = canvas_size([c.video.display_size for c in clips], request.quality, request.aspect_ratio)
     duration = sum(c.duration for c in clips)
     reference = _reference_video(clips, size)
@@ -100,11 +100,31 @@ def plan_merge(
             for i, c in enumerate(clips)
         )
         strategy = Strategy.COPY if set(actions) == {ClipAction.COPY} else Strategy.PARTIAL
+        return Decision(strategy, target, actions)
+    return Decision(
+        Strategy.REENCODE, _reencode_target(clips, size, request), (ClipAction.REENCODE,) * len(clips)
+    )
+
+
+def plan_merge(
+    clips: Sequence[ClipInfo],
+    request: OutputRequest,
+    work_dir: Path,
+    output: Path,
+    *,
+    max_graph_inputs: int = MAX_GRAPH_INPUTS,
+    follow_seconds: float | None = None,
+    decision: Decision | None = None,
+) -> Plan:
+    """The FFmpeg steps of ``decision`` (by default ``decide(clips, request)``). ``follow_seconds``:
+    clips marked ``growing`` are read while they download, FFmpeg waiting at most this long for more
+    bytes at a time (None: every clip is complete)."""
+    decision = decision or decide(clips, request)
+    follow_us = round(follow_seconds * 1_000_000) if follow_seconds else None
+    duration = sum(c.duration for c in clips)
+    strategy, target, actions = decision.strategy, decision.target, decision.actions
+    if strategy is not Strategy.REENCODE or len(clips) > max_graph_inputs:
         return _concat_plan(clips, actions, strategy, target, work_dir, output, duration, follow_us)
-    target = _reencode_target(clips, size, request)
-    actions = (ClipAction.REENCODE,) * len(clips)
-    if len(clips) > max_graph_inputs:
-        return _concat_plan(clips, actions, Strategy.REENCODE, target, work_dir, output, duration, follow_us)
     args = ffmpeg_args.reencode_all(clips, target, output, follow_us)
     step = Step("re-encode all clips", args, duration, duration)
     return Plan(Strategy.REENCODE, target, actions, (step,), None, duration, ())

@@ -9,7 +9,8 @@ from support.http_server import FileServer, serve
 from support.media import ClipSpec, make_clip
 from support.minio import Minio, MinioUnavailableError, running_minio
 
-from videomerge_worker.pipeline import MergeOutcome, merge_in, workspace
+from videomerge_worker.outcome import MergeOutcome
+from videomerge_worker.pipeline import merge_in, workspace
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.progress import ProgressSink, discard_progress
 from videomerge_worker.settings import WorkerSettings

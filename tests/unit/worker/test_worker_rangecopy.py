@@ -6,7 +6,9 @@ import time
 
 import pytest
 
+from videomerge_contract import AspectRatio, Quality, Strategy
 from videomerge_worker.download import Downloader, FileWindow
+from videomerge_worker.plan import OutputRequest
 from videomerge_worker.rangecopy import RangeCopyError, copy_range
 
 pytestmark = pytest.mark.unit
@@ -72,3 +74,22 @@ def test_the_downloader_resumes_after_a_cut_copy_and_follows_redirects(server, s
             window = FileWindow(target, 100_000 * n)
             assert downloader.fetch_into(0, url, window, start=500, length=60_000) == 60_000
             assert os.pread(target, 60_000, 100_000 * n) == source[500:60_500]
+
+
+def test_assembled_copy_merges_take_the_kernel_path(server, merge, monkeypatch):
+    import videomerge_worker.download as download
+
+    copied, original = [], download.copy_range
+
+    def counting(*args, **kwargs):
+        result = original(*args, **kwargs)
+        copied.append(result)
+        return result
+
+    monkeypatch.setattr(download, "copy_range", counting)
+    outcome = merge(
+        [server.url("bframes-1.mp4"), server.url("bframes-2.mp4")],
+        OutputRequest(quality=Quality.ORIGINAL, aspect_ratio=AspectRatio.ORIGINAL),
+    )
+    assert outcome.strategy is Strategy.COPY
+    assert copied and all(isinstance(n, int) and n > 0 for n in copied)
