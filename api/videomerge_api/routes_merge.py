@@ -51,6 +51,12 @@ TaskId = Annotated[
 ]
 
 
+def cancel_message(before: RestStatus) -> str:
+    if before in (RestStatus.COMPLETED, RestStatus.FAILED):
+        return f"Merge removed: it had already {before.value}, so nothing was stopped; its record is deleted"
+    return "Merge cancelled: it is stopped and its record deleted"
+
+
 def merge_router(list_max_limit: int) -> APIRouter:
     router = APIRouter(prefix="/api/v1/merge", tags=["merges"])
 
@@ -154,10 +160,13 @@ def merge_router(list_max_limit: int) -> APIRouter:
         response_model=MergeCancelled,
         responses=error_docs(401, 404, 429, 503),
         summary="Cancel a merge",
-        description="Deletes the merge; its Kubernetes Job and pod go with it.",
+        description="Deletes the merge. One still pending or processing is stopped: its Kubernetes Job and "
+        "pod go with it. One already finished is only removed: its record goes (its status and result "
+        "read 404 from then on) and, where the operator deletes stored files, its merged file and pictures "
+        "too. `message` says which happened.",
     )
     async def cancel_merge(task_id: TaskId, service: Service, client: CurrentClient) -> MergeCancelled:
-        await service.cancel(task_id, client)
-        return MergeCancelled(task_id=task_id)
+        before = status_view(await service.cancel(task_id, client)).status
+        return MergeCancelled(task_id=task_id, message=cancel_message(before))
 
     return router

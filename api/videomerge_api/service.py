@@ -167,9 +167,11 @@ class MergeService:
             o for o in await self._all_objects() if not resources.is_deleting(o) and visible_to(o, client)
         ]
 
-    async def cancel(self, name: str, client: Client) -> None:
-        await self.read(name, client)
+    async def cancel(self, name: str, client: Client) -> VideoMergeObject:
+        """Deletes the merge; returns it as it was just before (the caller says what that meant)."""
+        obj = await self.read(name, client)
         await self._run(partial(self.store.delete, name))
+        return obj
 
     async def wait_terminal(
         self, name: str, client: Client, timeout: float, disconnected: Callable[[], Awaitable[bool]]

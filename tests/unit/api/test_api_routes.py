@@ -187,6 +187,19 @@ def test_cancel_deletes_the_resource(client, store):
     assert client.delete(f"/api/v1/merge/{task_id}").status_code == 404
 
 
+def test_cancel_says_what_it_did(client, store):
+    running, finished = create(client), create(client)
+    store.patch_status(running, {"phase": "Processing", "progress": 10})
+    store.patch_status(finished, COMPLETED_STATUS)
+    eventually(lambda: client.get(f"/api/v1/merge/{finished}/status").json()["status"] == "completed")
+    assert client.delete(f"/api/v1/merge/{running}").json()["message"] == (
+        "Merge cancelled: it is stopped and its record deleted"
+    )
+    assert client.delete(f"/api/v1/merge/{finished}").json()["message"] == (
+        "Merge removed: it had already completed, so nothing was stopped; its record is deleted"
+    )
+
+
 def test_a_merge_being_deleted_reads_as_gone(client, store):
     task_id = create(client)
     with store._changed:  # a finalizer holds it: the API server sets deletionTimestamp only
@@ -259,6 +272,8 @@ def test_metrics_count_requests_by_route_and_status(client):
     task_id = create(client)
     client.get(f"/api/v1/merge/{task_id}/status")
     client.get("/api/v1/merge/vm-nope/status")
+    # The cache learns of the new merge from its watch, a moment after the POST answered.
+    eventually(lambda: "videomerge_api_cache_objects 1.0" in client.get("/metrics").text)
     text = client.get("/metrics").text
     assert (
         'videomerge_api_requests_total{method="GET",route="/api/v1/merge/{task_id}/status",status="200"} 1.0'
