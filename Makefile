@@ -8,7 +8,8 @@ RUFF := $(VENV)/bin/ruff
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help install lint fmt test test-unit test-integration test-e2e bench crd-sync \
-        cluster-up cluster-down kubeconfig webhook-secret images up down demo token clean
+        cluster-up cluster-down kubeconfig webhook-secret images up down demo token clean \
+        kind-up kind-run kind-down test-kind
 
 help: ## Show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -42,6 +43,9 @@ test-integration: install ## Tests against the local cluster's real API server (
 test-e2e: install ## The chart installed on the local cluster with real worker containers
 	bash hack/run-tests.sh e2e
 
+test-kind: install ## The chart with its default values on a kind cluster (starts it when down)
+	bash hack/run-tests.sh kind
+
 bench: install ## Benchmarks: ratios against baselines, side by side
 	bash hack/run-bench.sh
 
@@ -74,6 +78,15 @@ demo: install ## A real merge end to end through the REST API
 
 token: ## Print a bearer token for API client NAME of the local install (last line; NAME=admin: the admin)
 	@bash hack/token.sh "$(NAME)"
+kind-up: install ## kind cluster (1+2 nodes) in its own network namespace, chart installed; prints KUBECONFIG and API
+	bash hack/kind/up.sh
+
+kind-run: export KIND_RUN_CMD = $(value CMD)
+kind-run: ## Run CMD='...' inside the kind cluster's network namespace (KUBECONFIG, API, kubectl, helm set)
+	@bash hack/kind/run.sh "$$KIND_RUN_CMD"
+
+kind-down: ## Remove the kind cluster: nodes, its dockerd and data, port-forwards, mounts, network namespace
+	bash hack/kind/down.sh
 
 clean: ## Remove the virtualenv and caches inside the repo
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the local cluster's Go binaries from their modules at the versions pinned in versions.env:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, etcd 3.5, helm and minio.
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, etcd 3.5, helm and minio; for the kind
+# cluster (hack/kind/) also kubeadm, kubectl and kube-proxy (same source), kind and CoreDNS.
 # Results are cached under $VIDEOMERGE_CACHE and rebuilt only when a pinned version changes.
-# Usage: build-binaries.sh [kubernetes|etcd|helm|minio]...   (default: all)
+# Usage: build-binaries.sh [kubernetes|etcd|helm|minio|kubernetes_node|kind|coredns]...
+#   (default: the local cluster's: kubernetes etcd helm minio)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 GO="$("$HACK_DIR/ensure-go.sh")"
@@ -12,10 +14,12 @@ export GOMODCACHE="${GOMODCACHE:-$(go env GOMODCACHE 2>/dev/null || echo "$HOME/
 
 # A wrapper module per build: k8s.io/kubernetes cannot be `go install`ed directly because its go.mod
 # replaces every staging module with a local path; we replace each one with its published v0.X.Y.
-build_kubernetes() {
-  local stamp="$K8S_BIN/.complete" src="$VIDEOMERGE_CACHE/src/kubernetes-$KUBERNETES_VERSION"
+build_kubernetes() { # build_kubernetes [STAMP_NAME PKG...]: the server binaries by default
+  local stamp_name="${1:-.complete}"; shift || true
+  local pkgs=("$@"); [ ${#pkgs[@]} -gt 0 ] || pkgs=(cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet)
+  local stamp="$K8S_BIN/$stamp_name" src="$VIDEOMERGE_CACHE/src/kubernetes-$KUBERNETES_VERSION"
   [ -f "$stamp" ] && return 0
-  log "building Kubernetes $KUBERNETES_VERSION (cold: ~20-30 min on 2 cores)"
+  log "building Kubernetes $KUBERNETES_VERSION: ${pkgs[*]} (cold: ~20-30 min on 2 cores)"
   mkdir -p "$src" "$K8S_BIN"
   (
     cd "$src"
@@ -38,7 +42,6 @@ build_kubernetes() {
 package tools
 GO
     "$GO" mod download k8s.io/kubernetes
-    local pkgs=(cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet)
     for p in "${pkgs[@]}"; do "$GO" get "k8s.io/kubernetes/$p@$KUBERNETES_VERSION" >/dev/null 2>&1 || "$GO" get "k8s.io/kubernetes/$p@$KUBERNETES_VERSION"; done
     local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
     local ldflags="-s -w"
@@ -73,8 +76,17 @@ go_install() { # go_install NAME MODULE/PKG@VERSION
   mkdir -p "$TOOLS_BIN"; ln -sfn "$dir/$name" "$TOOLS_BIN/$name"
 }
 
+# kind's node image needs kubeadm and kubectl, and kube-proxy for its image; built into the same bin dir
+# after the server binaries so their packages come from the same build cache.
+build_kubernetes_node() {
+  build_kubernetes
+  build_kubernetes .node-complete cmd/kubeadm cmd/kubectl cmd/kube-proxy
+}
+
 build_helm() { go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; }
 build_minio() { go_install minio "github.com/minio/minio@$MINIO_VERSION"; }
+build_kind() { go_install kind "sigs.k8s.io/kind@$KIND_VERSION"; }
+build_coredns() { go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"; }
 
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(kubernetes etcd helm minio)
 for t in "${targets[@]}"; do "build_$t"; done

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-LAYERS = ("unit", "integration", "e2e")
+LAYERS = ("unit", "integration", "e2e", "kind")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,5 @@
 """A threaded HTTP server on 127.0.0.1 that serves files from a folder, with misbehaviour on request.
+``python3 http_server.py FOLDER PORT`` serves on every address (the kind tests' clip-server pod).
 
 Query parameters on any file URL choose how it is served:
   status=N        answer N with a short body instead of the file
@@ -33,13 +34,13 @@ class Request:
 
 
 class FileServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.root = root
         self.requests: list[Request] = []
         self._hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         handler = _make_handler(self)
-        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="file-server", daemon=True)
@@ -159,3 +160,7 @@ def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
 def serve(root: Path) -> FileServer:
     """``with serve(folder) as server: server.url("a.mp4")``."""
     return FileServer(root.resolve())
+
+
+if __name__ == "__main__":
+    FileServer(Path(sys.argv[1]).resolve(), host="0.0.0.0", port=int(sys.argv[2])).httpd.serve_forever()
