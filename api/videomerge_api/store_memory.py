@@ -135,9 +135,9 @@ class MemoryMergeStore:
             self._record("DELETED", obj)
 
     def watch(self, resource_version: str, timeout_seconds: int) -> MemoryWatchStream:
-        with self._changed:
+        with self._changed:  # the stream's epoch is taken with the call, as a real watch starts at once
             self._check("watch")
-        return MemoryWatchStream(self, int(resource_version or 0), timeout_seconds)
+            return MemoryWatchStream(self, int(resource_version or 0), timeout_seconds)
 
     def ping(self) -> None:
         with self._changed:

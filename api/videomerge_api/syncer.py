@@ -1,6 +1,8 @@
 """Keeps a MergeCache in step with the API server: list, watch from its resourceVersion, renew the watch
 when the server ends it, list again on 410 Gone or after an error (with backoff). Runs in one thread."""
 
+import ctypes
+import ctypes.util
 import logging
 import threading
 
@@ -9,6 +11,25 @@ from videomerge_api.metrics import ApiMetrics
 from videomerge_api.store import MergeStore, StoreError, VideoMergeObject, WatchExpiredError, WatchStream
 
 log = logging.getLogger(__name__)
+_RELIST_PAGE = 200  # a page of whole objects is held at once: up to ~120 KB each with 50 long clip URLs
+
+
+def _load_libc_trim() -> "ctypes._NamedFuncPointer | None":
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _load_libc_trim()
+
+
+def release_freed_memory() -> None:
+    """Hands memory freed by a relist back to the OS. The whole objects of a list are freed once cut to
+    their essentials, but glibc keeps the space they took (the kept parts sit between), so RSS would stay
+    at the list's size; malloc_trim returns the free pages."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class CacheSyncer:
@@ -64,18 +85,20 @@ class CacheSyncer:
                 self._count("error")
                 self._stop.wait(backoff)
 
-    def _relist(self, page_size: int = 500) -> None:
+    def _relist(self, page_size: int = _RELIST_PAGE) -> None:
         # Each page is cut to its essentials as it comes: the whole namespace's specs are never held at once.
-        first = self._store.list(limit=page_size)
-        items: list[VideoMergeObject] = [essentials(o) for o in first.items]
-        token = first.continue_token
-        while token:
-            page = self._store.list(limit=page_size, continue_token=token)
+        page = self._store.list(limit=page_size)
+        resource_version = page.resource_version
+        items: list[VideoMergeObject] = [essentials(o) for o in page.items]
+        while page.continue_token:
+            page = self._store.list(limit=page_size, continue_token=page.continue_token)
             items.extend(essentials(o) for o in page.items)
-            token = page.continue_token
-        self._cache.replace(items, first.resource_version)
+        count = len(items)
+        self._cache.replace(items, resource_version)
+        del page, items
+        release_freed_memory()
         self._count("list")
-        log.info("cache synced: %d VideoMerges at resourceVersion %s", len(items), first.resource_version)
+        log.info("cache synced: %d VideoMerges at resourceVersion %s", count, resource_version)
 
     def _watch_once(self) -> None:
         stream = self._store.watch(self._cache.resource_version or "", self._watch_timeout)

@@ -112,6 +112,7 @@ def synced():
     syncer = CacheSyncer(store, cache, watch_timeout_seconds=1, metrics=metrics, max_backoff_seconds=0.2)
     syncer.start()
     eventually(lambda: cache.synced)
+    eventually(lambda: store.calls["watch"] >= 1)  # the watch is open: later changes reach it, not the list
     yield store, cache, metrics
     syncer.stop()
     assert not any(t.name == "videomerge-cache-sync" and t.is_alive() for t in threading.enumerate())
