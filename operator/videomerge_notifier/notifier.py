@@ -234,8 +234,12 @@ class Notifier:
             message = f"{delivery.event} to {target} given up, attempt {attempts}: {notification.last_error}"
         else:
             type_, reason = "Warning", "WebhookAttemptFailed"
-            next_at = notification.next_attempt_at.isoformat() if notification.next_attempt_at else "?"
-            message = f"{delivery.event} to {target}, attempt {attempts}: {outcome.error}; next at {next_at}"
+            wait = (
+                (notification.next_attempt_at - self.clock()).total_seconds()
+                if notification.next_attempt_at
+                else 0
+            )
+            message = f"{delivery.event} to {target}, attempt {attempts}: {outcome.error}; next attempt in {wait:.0f} s"
         body = event_body(
             delivery.namespace,
             delivery.name,

@@ -106,7 +106,7 @@ async def test_fails_twice_then_delivered_with_an_event_per_failure(settings, re
     assert kube.notification("vm-a")["attempts"] == 3
     reasons = [e["reason"] for e in kube.events]
     assert reasons == ["WebhookAttemptFailed", "WebhookAttemptFailed", "WebhookDelivered"]
-    assert "attempt 1: HTTP 500" in kube.events[0]["message"]
+    assert "attempt 1: HTTP 500; next attempt in" in kube.events[0]["message"]
 
 
 async def test_a_hanging_receiver_is_retried_and_holds_nothing_else_back(settings, receiver):
