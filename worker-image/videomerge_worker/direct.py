@@ -10,7 +10,6 @@ merge goes the FFmpeg way; so does any clip whose server ignores byte ranges or 
 import io
 import logging
 import os
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from videomerge_contract import ErrorReason, Stage, Strategy
 from videomerge_worker.download import Downloader, FileWindow, RangesIgnoredError
-from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
+from videomerge_worker.errors import DownloadCancelledError, WorkerError
 from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
 from videomerge_worker.isobmff import FRAGMENT_TYPES, TOP_LEVEL_TYPES, Box, walk
 from videomerge_worker.mp4concat import ClipSource, Layout, Piece, concat_layout
@@ -27,6 +26,7 @@ from videomerge_worker.outcome import MergeOutcome
 from videomerge_worker.probe import ClipInfo, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.transfers import Transfers
 
 log = logging.getLogger(__name__)
 HEAD_BYTES = 16 * 1024
@@ -74,7 +74,7 @@ def assemble_copy_merge(
         try:
             try:
                 heads = list(
-                    assembly.pool.map(
+                    assembly.transfers.map(
                         lambda job: _read_head(assembly.downloader, work_dir, budget, *job),
                         enumerate(urls),
                     )
@@ -147,48 +147,37 @@ class _Output:
 
 
 class _Assembly:
-    """The downloader, the thread pools and the shared "stop" of one assembly."""
+    """The assembly's downloads (one Transfers, shared "stop") and the pool its probes run in."""
 
     def __init__(self, settings: WorkerSettings, backoff_seconds: float) -> None:
-        self.stopped = threading.Event()
-        self.received = 0
-        self._lock = threading.Lock()
+        self.transfers = Transfers(settings, name="assemble", backoff_seconds=backoff_seconds)
+        self.downloader = self.transfers.downloader
         self.first_parts: list[Future[None]] = []  # by clip: the download of its first media bytes
-        self.downloader = Downloader(settings, on_bytes=self._on_bytes, backoff_seconds=backoff_seconds)
-        self.pool = ThreadPoolExecutor(settings.download_concurrency, thread_name_prefix="assemble")
         self.probes = ThreadPoolExecutor(settings.download_concurrency, thread_name_prefix="probe")
 
     def __enter__(self) -> "_Assembly":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
+        self.transfers.stopped.set()
         self.probes.shutdown(wait=True, cancel_futures=True)
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.downloader.close()
-
-    def _on_bytes(self, count: int) -> None:
-        if self.stopped.is_set():
-            raise DownloadCancelledError
-        with self._lock:
-            self.received += count
+        self.transfers.close()
 
     def start_downloads(self, fd: int, urls: Sequence[str], layout: Layout) -> list[Future[None]]:
         """Every clip's first media bytes (what its probe needs) are asked for before the rest of any
         clip, so that the probes can decide early even when there are more clips than download threads."""
-        with self._lock:
-            self.received = 0  # from here on it counts the media only, not the indexes read before
+        self.transfers.restart_count()  # from here on it counts the media only, not the indexes read before
         firsts, rests = [], []
         for piece in layout.pieces:
             split = piece.start + min(EARLY_PROBE_SLACK_BYTES, piece.end - piece.start)
             firsts.append(Piece(piece.clip, piece.start, split, piece.output_offset))
             if split < piece.end:
                 rests.append(Piece(piece.clip, split, piece.end, piece.output_offset + split - piece.start))
-        self.first_parts = [self.pool.submit(self._fetch, fd, urls, part) for part in firsts]
-        return [*self.first_parts, *(self.pool.submit(self._fetch, fd, urls, part) for part in rests)]
+        self.first_parts = [self.transfers.submit(self._fetch, fd, urls, part) for part in firsts]
+        return [*self.first_parts, *(self.transfers.submit(self._fetch, fd, urls, part) for part in rests)]
 
     def _fetch(self, fd: int, urls: Sequence[str], part: Piece) -> None:
-        if self.stopped.is_set():
+        if self.transfers.stopped.is_set():
             raise DownloadCancelledError
         window = FileWindow(fd, part.output_offset)
         self.downloader.fetch_into(
@@ -205,8 +194,7 @@ class _Assembly:
             return merged.read(min(EARLY_PROBE_SLACK_BYTES, piece.end - piece.start))
 
     def stop(self, downloads: list[Future[None]]) -> None:
-        self.stopped.set()
-        wait(downloads)
+        self.transfers.stop(downloads)
 
     def finish(self, downloads: list[Future[None]], total: int, progress: ProgressSink) -> None:
         """Waits for every piece, reporting progress; on a failure stops the rest and raises the first
@@ -215,14 +203,13 @@ class _Assembly:
         while True:
             done, pending = wait(downloads, timeout=1.0, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
-                self.stop(downloads)
-                raise first_clip_error(downloads, "the assembly was interrupted")
+                raise self.transfers.first_error(downloads, "the assembly was interrupted")
             if not pending:
                 return
             if throttle.ready():
                 progress(
                     Stage.MERGING,
-                    overall_percent(Stage.MERGING, min(self.received / max(total, 1), 1.0)),
+                    overall_percent(Stage.MERGING, min(self.transfers.received / max(total, 1), 1.0)),
                     None,
                 )
 

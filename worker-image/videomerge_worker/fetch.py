@@ -8,17 +8,17 @@ downloads and any FFmpeg reading them; ``error()`` then names the first clip at 
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from pathlib import Path
 from types import TracebackType
 
 from videomerge_contract import ErrorReason, Stage
-from videomerge_worker.download import Downloader
-from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
+from videomerge_worker.errors import DownloadCancelledError, WorkerError
 from videomerge_worker.isobmff import IndexWatch
 from videomerge_worker.probe import ClipInfo, check_complete, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.transfers import Transfers
 
 MIB = 1024 * 1024
 # Media bytes after the index before an index-first clip is probed: enough for its first key frame and
@@ -39,17 +39,18 @@ class ClipFetcher:
         self.urls = urls
         self.work_dir = work_dir
         self.progress = progress
-        self.failed = threading.Event()
         self.merging = False  # once the merge runs, download progress no longer speaks for the stage
         self._infos: list[Future[ClipInfo]] = [Future() for _ in urls]
-        self._lock = threading.Lock()
         self._throttle = Throttle(1.0)
-        self._received = 0
         self._completed = 0
-        self._downloader = Downloader(settings, on_bytes=self._on_bytes, backoff_seconds=backoff_seconds)
-        self._pool = ThreadPoolExecutor(max_workers=settings.download_concurrency, thread_name_prefix="fetch")
+        self._lock = threading.Lock()  # the count of completed clips and the throttle
+        self._transfers = Transfers(
+            settings, name="fetch", backoff_seconds=backoff_seconds, on_received=lambda _: self._report()
+        )
+        self.failed = self._transfers.stopped  # set: every download stops, and any FFmpeg reading one
+        self._downloader = self._transfers.downloader
         progress(Stage.DOWNLOADING, 0, f"downloading {len(urls)} clips")
-        self._downloads = [self._pool.submit(self._fetch, i, url) for i, url in enumerate(urls)]
+        self._downloads = [self._transfers.submit(self._fetch, i, url) for i, url in enumerate(urls)]
 
     def __enter__(self) -> "ClipFetcher":
         return self
@@ -57,10 +58,7 @@ class ClipFetcher:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc is not None:
-            self.failed.set()  # stop what still runs before the work dir goes away
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._downloader.close()
+        self._transfers.close()  # stops what still runs before the work dir goes away
 
     def probed(self) -> list[ClipInfo]:
         """Every clip's probe, in order, as soon as all are known (some may still be downloading)."""
@@ -77,9 +75,7 @@ class ClipFetcher:
 
     def error(self) -> BaseException:
         """The failure to report: the lowest clip's, once the other downloads have stopped."""
-        self.failed.set()
-        wait(self._downloads)
-        return first_clip_error(self._downloads, "downloads were cancelled")
+        return self._transfers.first_error(self._downloads, "downloads were cancelled")
 
     def _fetch(self, index: int, url: str) -> None:
         path = self.work_dir / f"clip-{index:03d}.src"
@@ -108,7 +104,7 @@ class ClipFetcher:
                 check_complete(path, index, url)
             with self._lock:
                 self._completed += 1
-                self._report(force=True)
+            self._report(force=True)
             if probed is not None:  # after the report: once every clip is probed, the merge speaks
                 info.set_result(probed)
         except BaseException as exc:
@@ -118,16 +114,10 @@ class ClipFetcher:
                 info.set_exception(exc)
             raise
 
-    def _on_bytes(self, count: int) -> None:
-        if self.failed.is_set():
-            raise DownloadCancelledError
-        with self._lock:
-            self._received += count
-            self._report()
-
     def _report(self, *, force: bool = False) -> None:
-        if self.merging or not self._throttle.ready(force=force):
-            return
-        done, total = self._completed, len(self.urls)
-        message = f"downloaded {done}/{total} clips, {self._received / MIB:.0f} MiB"
+        with self._lock:
+            if self.merging or not self._throttle.ready(force=force):
+                return
+            done, total = self._completed, len(self.urls)
+        message = f"downloaded {done}/{total} clips, {self._transfers.received / MIB:.0f} MiB"
         self.progress(Stage.DOWNLOADING, overall_percent(Stage.DOWNLOADING, done / total), message)
