@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videomerge_contract import ErrorReason, Stage, Strategy
+from videomerge_worker.clip import Clip
 from videomerge_worker.download import Downloader, FileWindow, RangesIgnoredError
 from videomerge_worker.errors import DownloadCancelledError, WorkerError
 from videomerge_worker.fetch import EARLY_PROBE_SLACK_BYTES
@@ -55,7 +56,7 @@ Acceptance = Callable[[list[ClipInfo]], str | None]
 
 def assemble_copy_merge(
     work_dir: Path,
-    urls: Sequence[str],
+    clips: Sequence[Clip],
     accept: Acceptance,
     settings: WorkerSettings,
     progress: ProgressSink,
@@ -70,26 +71,24 @@ def assemble_copy_merge(
     not stream-copy wastes those bytes, and it stops them as soon as the probes say so."""
     budget = IndexBudget()
     with _Assembly(settings, backoff_seconds) as assembly:
-        progress(Stage.DOWNLOADING, 0, f"reading the indexes of {len(urls)} clips")
+        progress(Stage.DOWNLOADING, 0, f"reading the indexes of {len(clips)} clips")
         try:
             try:
                 heads = list(
                     assembly.transfers.map(
-                        lambda job: _read_head(assembly.downloader, work_dir, budget, *job),
-                        enumerate(urls),
+                        lambda clip: _read_head(assembly.downloader, work_dir, budget, clip),
+                        clips,
                     )
                 )
                 layout = concat_layout(heads[0].ftyp, [h.source for h in heads])
                 with _Output(output) as merged:
                     merged.write(layout.header)
-                    downloads = assembly.start_downloads(merged.fd, urls, layout)
+                    downloads = assembly.start_downloads(merged.fd, clips, layout)
                     try:
                         infos = list(
                             assembly.probes.map(
-                                lambda i: _probe(
-                                    i, urls[i], heads[i], assembly.first_media(output, layout, i)
-                                ),
-                                range(len(urls)),
+                                lambda i: _probe(clips[i], heads[i], assembly.first_media(output, layout, i)),
+                                range(len(clips)),
                             )
                         )
                         if (why_not := accept(infos)) is not None:
@@ -97,13 +96,13 @@ def assemble_copy_merge(
                     except BaseException:
                         assembly.stop(downloads)
                         raise
-                    progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(urls)} clips")
-                    what = f"copy merge of {len(urls)} clips, assembled while downloading"
+                    progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(clips)} clips")
+                    what = f"copy merge of {len(clips)} clips, assembled while downloading"
                     progress(Stage.MERGING, overall_percent(Stage.MERGING, 0), what)
                     assembly.finish(downloads, sum(p.end - p.start for p in layout.pieces), progress)
                     merged.keep = True
             finally:
-                _remove_heads(work_dir, len(urls))
+                _remove_heads(work_dir, len(clips))
         except (_DeclinedError, UnsupportedLayoutError, RangesIgnoredError) as why:
             log.info("merging with FFmpeg: %s", why)
             return None
@@ -118,7 +117,7 @@ def assemble_copy_merge(
     return MergeOutcome(
         output=output,
         duration_seconds=round(layout.duration_seconds, 3),
-        clips_merged=len(urls),
+        clips_merged=len(clips),
         size_bytes=output.stat().st_size,
         width=video.width,
         height=video.height,
@@ -163,7 +162,7 @@ class _Assembly:
         self.probes.shutdown(wait=True, cancel_futures=True)
         self.transfers.close()
 
-    def start_downloads(self, fd: int, urls: Sequence[str], layout: Layout) -> list[Future[None]]:
+    def start_downloads(self, fd: int, clips: Sequence[Clip], layout: Layout) -> list[Future[None]]:
         """Every clip's first media bytes (what its probe needs) are asked for before the rest of any
         clip, so that the probes can decide early even when there are more clips than download threads."""
         self.transfers.restart_count()  # from here on it counts the media only, not the indexes read before
@@ -173,15 +172,15 @@ class _Assembly:
             firsts.append(Piece(piece.clip, piece.start, split, piece.output_offset))
             if split < piece.end:
                 rests.append(Piece(piece.clip, split, piece.end, piece.output_offset + split - piece.start))
-        self.first_parts = [self.transfers.submit(self._fetch, fd, urls, part) for part in firsts]
-        return [*self.first_parts, *(self.transfers.submit(self._fetch, fd, urls, part) for part in rests)]
+        self.first_parts = [self.transfers.submit(self._fetch, fd, clips, part) for part in firsts]
+        return [*self.first_parts, *(self.transfers.submit(self._fetch, fd, clips, part) for part in rests)]
 
-    def _fetch(self, fd: int, urls: Sequence[str], part: Piece) -> None:
+    def _fetch(self, fd: int, clips: Sequence[Clip], part: Piece) -> None:
         if self.transfers.stopped.is_set():
             raise DownloadCancelledError
         window = FileWindow(fd, part.output_offset)
         self.downloader.fetch_into(
-            part.clip, urls[part.clip], window, start=part.start, length=part.end - part.start
+            part.clip, clips[part.clip].url, window, start=part.start, length=part.end - part.start
         )
 
     def first_media(self, output: Path, layout: Layout, clip: int) -> bytes:
@@ -223,28 +222,28 @@ def _probe_path(work_dir: Path, index: int) -> Path:
     return work_dir / f"clip-{index:03d}.index"
 
 
-def _range(downloader: Downloader, index: int, url: str, start: int, length: int) -> bytes:
+def _range(downloader: Downloader, clip: Clip, start: int, length: int) -> bytes:
     buffer = io.BytesIO()
-    downloader.fetch_into(index, url, buffer, start=start, length=length)
+    downloader.fetch_into(clip.index, clip.url, buffer, start=start, length=length)
     return buffer.getvalue()
 
 
-def _read_head(downloader: Downloader, work_dir: Path, budget: IndexBudget, index: int, url: str) -> _Head:
+def _read_head(downloader: Downloader, work_dir: Path, budget: IndexBudget, clip: Clip) -> _Head:
     """The clip's top-level layout and index, by byte ranges, in a sparse local copy that has them at
     their offsets (the probe adds the first media bytes). Bytes that do not parse decline the merge."""
     try:
-        return _read_layout(downloader, work_dir, budget, index, url)
+        return _read_layout(downloader, work_dir, budget, clip)
     except (*PARSE_ERRORS, UnsupportedLayoutError) as why:
-        raise _DeclinedError(f"clip {index + 1}: {why}") from None
+        raise _DeclinedError(f"clip {clip.number}: {why}") from None
 
 
-def _read_layout(downloader: Downloader, work_dir: Path, budget: IndexBudget, index: int, url: str) -> _Head:
-    head = _range(downloader, index, url, 0, HEAD_BYTES)
-    size = downloader.total_sizes.get(url)
+def _read_layout(downloader: Downloader, work_dir: Path, budget: IndexBudget, clip: Clip) -> _Head:
+    head = _range(downloader, clip, 0, HEAD_BYTES)
+    size = downloader.total_sizes.get(clip.url)
     if size is None:
-        raise _DeclinedError(f"clip {index + 1}: no size in the range answer")
+        raise _DeclinedError(f"clip {clip.number}: no size in the range answer")
     if size > downloader.settings.max_clip_bytes:
-        raise _DeclinedError(f"clip {index + 1} is over the size limit")  # the FFmpeg way reports it
+        raise _DeclinedError(f"clip {clip.number} is over the size limit")  # the FFmpeg way reports it
 
     fetched = [(0, head)]
 
@@ -255,33 +254,31 @@ def _read_layout(downloader: Downloader, work_dir: Path, budget: IndexBudget, in
         for at, data in fetched:
             if at <= offset and offset + length <= at + len(data):
                 return data[offset - at : offset - at + length]
-        data = _range(
-            downloader, index, url, offset, size - offset if size - offset <= TAIL_BYTES else length
-        )
+        data = _range(downloader, clip, offset, size - offset if size - offset <= TAIL_BYTES else length)
         fetched.append((offset, data))
         return data[:length]
 
     boxes: dict[bytes, Box] = {}
     for found in walk(read, 0, size, max_boxes=MAX_TOP_LEVEL_BOXES, known=TOP_LEVEL_TYPES):
         if found.end > size:
-            raise _DeclinedError(f"clip {index + 1} is truncated")
+            raise _DeclinedError(f"clip {clip.number} is truncated")
         if (
             found.type in boxes and found.type in (b"moov", b"mdat", b"ftyp")
         ) or found.type in FRAGMENT_TYPES:
-            raise _DeclinedError(f"clip {index + 1} has a layout the assembler does not join")
+            raise _DeclinedError(f"clip {clip.number} has a layout the assembler does not join")
         boxes.setdefault(found.type, found)
     if not {b"ftyp", b"moov", b"mdat"} <= boxes.keys():
-        raise _DeclinedError(f"clip {index + 1} lacks an index, a media box or a file type")
+        raise _DeclinedError(f"clip {clip.number} lacks an index, a media box or a file type")
     ftyp, moov_box, mdat = boxes[b"ftyp"], boxes[b"moov"], boxes[b"mdat"]
     if moov_box.size > MAX_INDEX_BYTES or ftyp.size > HEAD_BYTES:
-        raise _DeclinedError(f"clip {index + 1}'s index is too large")
+        raise _DeclinedError(f"clip {clip.number}'s index is too large")
     budget.take(index_bytes=moov_box.size)
     ftyp_bytes = read(ftyp.start, ftyp.size)
     moov = read(moov_box.start, moov_box.size)
     source = ClipSource(
         read_moov(moov, media_bytes=mdat.end - mdat.payload, budget=budget), mdat.payload, mdat.end
     )
-    path = _probe_path(work_dir, index)
+    path = _probe_path(work_dir, clip.index)
     with path.open("wb") as sparse:
         sparse.truncate(size)
         for at, data in ((0, head), (moov_box.start, moov)):
@@ -290,12 +287,12 @@ def _read_layout(downloader: Downloader, work_dir: Path, budget: IndexBudget, in
     return _Head(ftyp_bytes, source, path)
 
 
-def _probe(index: int, url: str, head: _Head, media: bytes) -> ClipInfo:
+def _probe(clip: Clip, head: _Head, media: bytes) -> ClipInfo:
     """Probes the clip from its sparse copy: header and index where they lie, its first media bytes."""
     with head.probe_copy.open("r+b") as sparse:
         sparse.seek(head.source.payload_start)
         sparse.write(media)
-    info = probe_clip(head.probe_copy, index, url, growing=True)
+    info = probe_clip(head.probe_copy, clip.index, clip.url, growing=True)
     if info.video.pix_fmt is None or info.video.profile is None:
-        raise _DeclinedError(f"clip {index + 1}'s first media bytes did not tell everything")
+        raise _DeclinedError(f"clip {clip.number}'s first media bytes did not tell everything")
     return info

@@ -13,7 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 from videomerge_contract import ErrorReason, Stage
-from videomerge_worker.errors import DownloadCancelledError, WorkerError
+from videomerge_worker.clip import Clip
+from videomerge_worker.errors import DownloadCancelledError
 from videomerge_worker.isobmff import IndexWatch
 from videomerge_worker.probe import ClipInfo, check_complete, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
@@ -30,17 +31,17 @@ class ClipFetcher:
     def __init__(
         self,
         work_dir: Path,
-        urls: Sequence[str],
+        clips: Sequence[Clip],
         settings: WorkerSettings,
         progress: ProgressSink,
         *,
         backoff_seconds: float = 0.5,
     ) -> None:
-        self.urls = urls
+        self.clips = clips
         self.work_dir = work_dir
         self.progress = progress
         self.merging = False  # once the merge runs, download progress no longer speaks for the stage
-        self._infos: list[Future[ClipInfo]] = [Future() for _ in urls]
+        self._infos: list[Future[ClipInfo]] = [Future() for _ in clips]
         self._throttle = Throttle(1.0)
         self._completed = 0
         self._lock = threading.Lock()  # the count of completed clips and the throttle
@@ -49,8 +50,8 @@ class ClipFetcher:
         )
         self.failed = self._transfers.stopped  # set: every download stops, and any FFmpeg reading one
         self._downloader = self._transfers.downloader
-        progress(Stage.DOWNLOADING, 0, f"downloading {len(urls)} clips")
-        self._downloads = [self._transfers.submit(self._fetch, i, url) for i, url in enumerate(urls)]
+        progress(Stage.DOWNLOADING, 0, f"downloading {len(clips)} clips")
+        self._downloads = [self._transfers.submit(self._fetch, clip) for clip in clips]
 
     def __enter__(self) -> "ClipFetcher":
         return self
@@ -77,7 +78,8 @@ class ClipFetcher:
         """The failure to report: the lowest clip's, once the other downloads have stopped."""
         return self._transfers.first_error(self._downloads, "downloads were cancelled")
 
-    def _fetch(self, index: int, url: str) -> None:
+    def _fetch(self, clip: Clip) -> None:
+        index, url = clip.index, clip.url
         path = self.work_dir / f"clip-{index:03d}.src"
         info = self._infos[index]
         watch = IndexWatch(path, EARLY_PROBE_SLACK_BYTES)
@@ -86,9 +88,7 @@ class ClipFetcher:
         def on_written(length: int) -> None:
             if info.done() and length < longest[0]:
                 # the server could not resume: the bytes FFmpeg may already have read would change
-                raise WorkerError.for_clip(
-                    ErrorReason.DOWNLOAD_FAILED, index, url, "the download restarted from the beginning"
-                )
+                raise clip.error(ErrorReason.DOWNLOAD_FAILED, "the download restarted from the beginning")
             longest[0] = max(longest[0], length)
             if not info.done() and watch.ready(length):
                 early = probe_clip(path, index, url, growing=True)
@@ -118,6 +118,6 @@ class ClipFetcher:
         with self._lock:
             if self.merging or not self._throttle.ready(force=force):
                 return
-            done, total = self._completed, len(self.urls)
+            done, total = self._completed, len(self.clips)
         message = f"downloaded {done}/{total} clips, {self._transfers.received / MIB:.0f} MiB"
         self.progress(Stage.DOWNLOADING, overall_percent(Stage.DOWNLOADING, done / total), message)

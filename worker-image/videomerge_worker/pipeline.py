@@ -12,6 +12,7 @@ from pathlib import Path
 import ffmpeg
 
 from videomerge_contract import ErrorReason, Stage, Strategy
+from videomerge_worker.clip import clips_of
 from videomerge_worker.direct import Acceptance, assemble_copy_merge
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.fetch import ClipFetcher
@@ -58,10 +59,11 @@ def merge_in(
         except RefusedUrlError as exc:
             raise WorkerError.for_clip(ErrorReason.INVALID_INPUT, index, url, str(exc)) from None
     output = work_dir / MERGED_NAME
+    clips_in = clips_of(list(urls))
     if settings.assemble_copy_merges:
         assembled = assemble_copy_merge(
             work_dir,
-            urls,
+            clips_in,
             _copy_merges_only(request, settings),
             settings,
             progress,
@@ -70,7 +72,7 @@ def merge_in(
         )
         if assembled is not None:
             return assembled
-    with ClipFetcher(work_dir, urls, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
+    with ClipFetcher(work_dir, clips_in, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
         clips = fetcher.probed()
         fetcher.merging = True  # downloads still running no longer speak for the stage
         progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(clips)} clips")
