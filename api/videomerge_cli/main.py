@@ -15,7 +15,7 @@ from videomerge_cli import render
 from videomerge_cli.backend import Backend, MergeOptions
 from videomerge_cli.download import download
 from videomerge_cli.live import wait_for, watch_table
-from videomerge_cli.model import CliError, ExitCode, usage_error
+from videomerge_cli.model import CliError, ExitCode, MergeState, usage_error
 from videomerge_contract import AspectRatio, Fit, Quality, RestStatus
 
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -74,6 +74,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     merge.add_argument(
         "-o", "--output-file", type=Path, metavar="FILE", help="with --wait: download the result"
     )
+    wait = command("wait", "follow a merge live until it ends (like merge --wait)")
+    wait.add_argument("task_id", metavar="TASK_ID")
+    wait.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="download the result")
     for name, help_text in (
         ("status", "a merge's status"),
         ("result", "a finished merge's files (or why it failed)"),
@@ -136,11 +139,18 @@ class Cli:
             return ExitCode.COMPLETED
         if not self.json:
             self.out.print(f"Merge [bold]{state.task_id}[/] started ({len(a.urls)} clips)")
+        return self._follow(backend, state, a.output_file)
+
+    def cmd_wait(self, backend: Backend) -> ExitCode:
+        return self._follow(backend, backend.status(self.args.task_id), self.args.output_file)
+
+    def _follow(self, backend: Backend, state: MergeState, target: Path | None) -> ExitCode:
         show_bar = not self.json and self.out.is_terminal
-        final = wait_for(backend, state, self.out if not self.json else self.err, show_bar)
+        console = self.err if self.json else self.out  # JSON on stdout stays one document
+        final = state if state.finished else wait_for(backend, state, console, show_bar)
         if not self.json and not show_bar:
             render.print_state(self.out, final)
-        return self._finish(backend, final.task_id, a.output_file)
+        return self._finish(backend, final.task_id, target)
 
     def _finish(self, backend: Backend, task_id: str, target: Path | None) -> ExitCode:
         outcome = backend.result(task_id)

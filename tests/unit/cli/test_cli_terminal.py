@@ -168,3 +168,16 @@ def test_usage_errors_exit_2(terminal, tmp_path: Path):
     term = terminal("merge", "--wait")
     assert term.exit_code() == 2
     assert "the following arguments are required: URL" in term.screen()
+
+
+def test_wait_follows_a_merge_started_earlier(store, terminal, file_server, tmp_path):
+    base, served = file_server
+    (served / "w.mp4").write_bytes(b"merged bytes")
+    assert terminal("merge", CLIP_A, CLIP_B).exit_code() == 0
+    name = only_merge(store)
+    term = terminal("wait", name, "-o", "w.mp4")
+    store.patch_status(name, {"phase": "Processing", "stage": "uploading", "progress": 93, "message": "up"})
+    term.wait_for("93%")
+    store.patch_status(name, completed(f"{base}/w.mp4", 12))
+    assert term.exit_code() == 0
+    assert f"{name} completed" in term.screen() and (tmp_path / "w.mp4").read_bytes() == b"merged bytes"
