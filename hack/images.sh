@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the project images with Docker from the locally made debian:bookworm-slim and loads them into
 # the local cluster's containerd (namespace k8s.io). Pods use them with imagePullPolicy Never.
-# Usage: images.sh [worker|control|minio]...   (default: all three)
+# Usage: images.sh [worker|control|minio|base]...   (default: the three project images; `base` loads the
+# locally made debian:bookworm-slim itself, which the operator's integration tests run as a stand-in worker)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 TAG="${VIDEOMERGE_IMAGE_TAG:-dev}"
@@ -25,6 +26,14 @@ build_and_load() { # build_and_load NAME DOCKERFILE [CONTEXT]
   fi
 }
 
+load_into_cluster() { # load_into_cluster IMAGE: imports a Docker image into the node unless it is there
+  local image="$1"
+  [ -S "$CONTAINERD_SOCK" ] || die "the local cluster is not running (make cluster-up)"
+  ctr_k8s images check "name==docker.io/library/$image" | grep -q . && return 0
+  log "loading $image into the cluster's containerd"
+  docker save "$image" | ctr_k8s images import - >/dev/null
+}
+
 build_minio() {
   bash "$HACK_DIR/build-binaries.sh" minio
   local ctx; ctx="$(mktemp -d)"
@@ -39,6 +48,7 @@ for t in "${targets[@]}"; do
     worker) build_and_load videomerge/worker worker-image/Dockerfile ;;
     control) build_and_load videomerge/control Dockerfile ;;
     minio) build_minio ;;
+    base) load_into_cluster debian:bookworm-slim ;;
     *) die "unknown image $t" ;;
   esac
 done
