@@ -119,7 +119,8 @@ class Notifier:
         async with httpx.AsyncClient(
             transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
         ) as http:
-            for namespace in (s.namespaces or [None]) if watch else []:
+            scopes: list[str | None] = [*s.namespaces] or [None]  # None: every namespace
+            for namespace in scopes if watch else []:
                 threading.Thread(
                     target=self._watch, args=(namespace,), name=f"watch-{namespace or 'all'}", daemon=True
                 ).start()
