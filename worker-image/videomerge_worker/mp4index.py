@@ -24,7 +24,7 @@ MAX_MERGE_SAMPLES = 2_000_000
 # Index bytes held at once (every clip's moov, until the merged one is made).
 MAX_MERGE_INDEX_BYTES = 32 * 1024 * 1024
 # Where the parse of crafted bytes can fail inside Python's own helpers: all mean "not for the assembler".
-PARSE_ERRORS = (BoxError, struct.error, IndexError, ValueError, OverflowError, StopIteration, KeyError)
+PARSE_ERRORS = (BoxError, struct.error, IndexError, ValueError, ArithmeticError, StopIteration, KeyError)
 
 P = ParamSpec("P")
 R = TypeVar("R")
