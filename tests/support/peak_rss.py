@@ -2,7 +2,9 @@
 
 import contextlib
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -11,6 +13,17 @@ from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1024 * 1024
+# Runs the command from a small process and reports its high-water mark: the kernel's figure for a child
+# forked straight from a large test process would include the parent's pages of the moment before exec.
+LAUNCHER = """
+import os, sys
+out = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+os.write(out, f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}".encode())
+"""
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,17 @@ def run_measured(
 ) -> Measured:
     """Runs ``args`` to its end (killed after ``timeout`` seconds), sampling the tree's memory."""
     started = time.monotonic()
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    report_read, report_write = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(report_write), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=(report_write,),
+        start_new_session=True,  # its own process group: a timeout stops the command with it
+    )
+    os.close(report_write)
     peak = [0]
     finished = threading.Event()
 
@@ -65,32 +88,14 @@ def run_measured(
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    output: dict[str, str] = {}
-    readers = [
-        threading.Thread(target=lambda name=name, stream=stream: output.update({name: stream.read()}))
-        for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
-    ]
-    for reader in readers:
-        reader.start()
-    deadline = started + timeout
-    while True:
-        # wait4, not wait: the child's own high-water mark, with its waited-for descendants'
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-        time.sleep(0.02)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the group of the launcher started here
+        stdout, stderr = process.communicate()
     finished.set()
     sampler.join()
-    for reader in readers:
-        reader.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(
-        process.returncode,
-        output.get("stdout", ""),
-        output.get("stderr", ""),
-        time.monotonic() - started,
-        peak[0],
-        usage.ru_maxrss * 1024,
-    )
+    with os.fdopen(report_read) as report:
+        fields = report.read().split()
+    maxrss_kib, returncode = (int(fields[0]), int(fields[1])) if len(fields) == 2 else (0, -9)
+    return Measured(returncode, stdout, stderr, time.monotonic() - started, peak[0], maxrss_kib * 1024)

@@ -40,6 +40,12 @@ FRAGMENT_TYPES = frozenset({b"moof", b"sidx", b"styp"})
 MAX_TOP_LEVEL_BOXES = 100_000
 # Children of one box inside an index: a moov holds its tracks, an stbl a dozen tables.
 MAX_CHILD_BOXES = 1024
+# What a clip's index may declare before FFmpeg reads it: FFmpeg builds ~30 bytes of index per sample,
+# so 2 million samples (two hours of 120 fps video with its audio) cost it ~60 MB; an index of tens of
+# millions of samples, every table entry really there, costs it gigabytes.
+MAX_CLIP_SAMPLES = 2_000_000
+MAX_INDEX_BYTES = 32 * 1024 * 1024
+_INDEX_PATH = (b"trak", b"mdia", b"minf", b"stbl")
 
 # (offset, length) → up to ``length`` bytes from ``offset`` (fewer only at the end of what there is).
 Reader = Callable[[int, int], bytes]
@@ -169,6 +175,45 @@ def truncation_problem(path: Path) -> str | None:
     if not has_index:
         return "the file has no index (moov box); it is truncated or not an MP4/MOV"
     return None
+
+
+def index_problem(path: Path) -> str | None:
+    """A sentence saying why the file's index (moov) is more than FFmpeg should be given, or None. Reads
+    box headers and the sample-size tables' counts only: a bounded number of small reads."""
+    with path.open("rb") as f:
+        read = file_reader(f.fileno())
+        size = os.fstat(f.fileno()).st_size
+        try:
+            top = walk(read, 0, size, known=TOP_LEVEL_TYPES, max_boxes=MAX_TOP_LEVEL_BOXES)
+            for moov in (box for box in top if box.type == b"moov"):
+                if moov.size > MAX_INDEX_BYTES:
+                    return f"its index is {moov.size} bytes, more than the {MAX_INDEX_BYTES} a clip may have"
+                samples = _declared_samples(read, moov, min(moov.end, size))
+                if samples > MAX_CLIP_SAMPLES:
+                    return f"its index declares {samples} samples, more than the {MAX_CLIP_SAMPLES} a clip may have"
+        except BoxError as exc:
+            return f"its boxes are malformed ({exc})"
+    return None
+
+
+def _declared_samples(read: Reader, moov: Box, end: int) -> int:
+    """The sample counts of every track's sample-size table (stsz or stz2), added up."""
+    total = 0
+    parents = [moov]
+    for wanted in _INDEX_PATH:
+        parents = [
+            child
+            for parent in parents
+            for child in walk(read, parent.payload, min(parent.end, end))
+            if child.type == wanted
+        ]
+    for stbl in parents:
+        for table in walk(read, stbl.payload, min(stbl.end, end)):
+            if table.type in (b"stsz", b"stz2"):
+                header = read(table.payload, 12)
+                if len(header) == 12:
+                    total += struct.unpack_from(">I", header, 8)[0]
+    return total
 
 
 class IndexWatch:

@@ -11,7 +11,7 @@ import ffmpeg
 
 from videomerge_contract import ErrorReason
 from videomerge_worker.errors import WorkerError, without_local_paths
-from videomerge_worker.isobmff import is_iso_bmff, truncation_problem
+from videomerge_worker.isobmff import index_problem, is_iso_bmff, truncation_problem
 
 # Common rates that cameras and encoders report slightly off (29.97 as 2997/100, 30 as 1001/33 ...).
 _STANDARD_RATES = tuple(
@@ -88,6 +88,8 @@ def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> Cl
     size = path.stat().st_size
     if size == 0:
         raise unsupported("the file is empty")
+    if is_iso_bmff(path) and (problem := index_problem(path)):
+        raise unsupported(problem)  # before FFmpeg reads it: its memory grows with what the index declares
     try:
         data = ffprobe(path)
     except ffmpeg.Error as exc:

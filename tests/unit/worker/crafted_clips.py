@@ -155,7 +155,7 @@ def broken_sample_description(clip: bytes) -> bytes:
     return with_table(clip, b"stsd", full(b"stsd", struct.pack(">I", 1), b"\x00\x00\x00\x05x"))
 
 
-def zero_size_entries(clip: bytes) -> bytes:
+def oversized_child(clip: bytes) -> bytes:
     """A sample entry whose child claims to be larger than the entry."""
     entry = struct.pack(">I4s", 8 + 78 + 8, b"avc1") + bytes(78) + struct.pack(">I4s", 4000, b"avcC")
     return with_table(clip, b"stsd", full(b"stsd", struct.pack(">I", 1), entry))
@@ -171,6 +171,17 @@ def trailing_garbage(clip: bytes) -> bytes:
     return clip + b"junk, not a box at all " * 45
 
 
+def huge_valid_index(clip: bytes, samples: int = 10_000_000) -> bytes:
+    """Tables whose every entry is really there (a 40 MB moov): within the bytes present, far beyond
+    what a clip needs; FFmpeg would build an index entry for each of the 10 million samples."""
+    crafted = with_table(clip, b"stts", full(b"stts", struct.pack(">III", 1, samples, 1)))
+    crafted = with_table(
+        crafted, b"stsz", full(b"stsz", struct.pack(">II", 0, samples), b"\0\0\0\1" * samples)
+    )
+    crafted = with_table(crafted, b"ctts", full(b"ctts", struct.pack(">I", 0)))
+    return with_table(crafted, b"stsc", full(b"stsc", struct.pack(">IIII", 1, 1, samples, 1)))
+
+
 HOSTILE: dict[str, Callable[[bytes], bytes]] = {
     "billions-of-samples": billions_of_samples,
     "many-long-runs": many_long_runs,
@@ -183,7 +194,8 @@ HOSTILE: dict[str, Callable[[bytes], bytes]] = {
     "box-flood-in-index": box_flood_in_index,
     "deep-nesting": deep_nesting,
     "broken-sample-description": broken_sample_description,
-    "oversized-child": zero_size_entries,
+    "oversized-child": oversized_child,
+    "huge-valid-index": huge_valid_index,
 }
 HARMLESS: dict[str, Callable[[bytes], bytes]] = {
     "trailing-bytes": trailing_bytes,

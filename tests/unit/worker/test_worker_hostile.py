@@ -20,7 +20,7 @@ from support.peak_rss import MIB, run_measured
 
 from videomerge_contract import worker_env as env
 from videomerge_contract.resource import EXIT_OK, EXIT_PERMANENT_FAILURE
-from videomerge_worker.isobmff import truncation_problem
+from videomerge_worker.isobmff import index_problem, truncation_problem
 from videomerge_worker.mp4index import UnsupportedLayoutError, read_moov
 
 pytestmark = pytest.mark.unit
@@ -104,4 +104,16 @@ def test_a_flood_of_top_level_boxes_is_refused_after_a_bounded_walk(hostile_dir)
     started = time.monotonic()
     problem = truncation_problem(hostile_dir / "box-flood-top-level.mp4")
     assert problem is not None and "more than" in problem
+    assert time.monotonic() - started < 5
+
+
+def test_an_index_too_large_for_ffmpeg_is_refused_before_ffprobe_reads_it(hostile_dir, tmp_path):
+    assert index_problem(hostile_dir / "a.mp4") is None
+    started = time.monotonic()
+    assert "more than the 33554432 a clip may have" in (
+        index_problem(hostile_dir / "huge-valid-index.mp4") or ""
+    )
+    many = tmp_path / "many-samples.mp4"
+    many.write_bytes(crafted_clips.huge_valid_index((hostile_dir / "a.mp4").read_bytes(), samples=3_000_000))
+    assert "declares 3000048 samples, more than the 2000000" in (index_problem(many) or "")  # + the audio
     assert time.monotonic() - started < 5
