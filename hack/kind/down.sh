@@ -18,6 +18,7 @@ stop_pid() { # stop_pid PIDFILE [GROUP]: SIGTERM (the process group with GROUP),
 for pf in "$KIND_RUN"/port-forward-*.pid; do [ -e "$pf" ] && stop_pid "$pf" group; done
 if [ -S "$KIND_DOCKER_SOCK" ] && kind_docker info >/dev/null 2>&1; then
   if [ -x "$KIND_BIN" ] && [ -e "$KIND_NETNS_PATH" ]; then
+    log "deleting the kind cluster"
     kind_cli delete cluster --name "$KIND_CLUSTER" --kubeconfig "$KIND_KUBECONFIG" >/dev/null 2>&1 || true
   fi
   # Whatever kind did not remove (a half-created cluster).
@@ -39,8 +40,10 @@ ours() { # pids of processes started with our dockerd's containerd config or soc
     esac
   done
 }
+log "waiting for the dockerd's containerd and shims to exit"
 for _ in $(seq 1 30); do [ -z "$(ours)" ] && break; sleep 0.5; done
 for pid in $(ours); do log "killing leftover process $pid"; kill -KILL "$pid" 2>/dev/null || true; done
+log "unmounting what is left under $KIND_STATE and $KIND_RUN"
 # Mounts under our directories (overlay layers, container shm, netns files), deepest first.
 for dir in "$KIND_STATE" "$KIND_RUN"; do
   awk -v d="$dir" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/self/mounts | sort -r | while read -r m; do

@@ -22,7 +22,8 @@ if ! pid_alive "$KIND_RUN/dockerd.pid"; then
   # oom_score_adj and of capabilities root lacks here (kind's node containers are privileged).
   mkdir -p "$KIND_STATE/bin"
   install -m 0755 "$HACK_DIR/runc-oom-clamp.sh" "$KIND_STATE/bin/runc"
-  in_netns setsid dockerd \
+  # setsid first: $! is then dockerd itself (nsenter execs it), the pid down.sh stops.
+  setsid nsenter --net="$KIND_NETNS_PATH" dockerd \
     --add-runtime "videomerge-runc=$KIND_STATE/bin/runc" --default-runtime videomerge-runc \
     --host "unix://$KIND_DOCKER_SOCK" \
     --data-root "$KIND_STATE/docker" \

@@ -49,7 +49,8 @@ load_project_images() {
     stamp="$KIND_STATE/loaded-${image//[\/:]/_}"
     [ "$(cat "$stamp" 2>/dev/null)" = "$id" ] && continue
     [ "$(kind_docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)" = "$id" ] || docker save "$image" | kind_docker load -q >/dev/null
-    kind_cli load docker-image --name "$KIND_CLUSTER" "$image" >/dev/null
+    # Only the workers run the project's pods (the control-plane node keeps its NoSchedule taint).
+    kind_cli load docker-image --name "$KIND_CLUSTER" --nodes "$KIND_CLUSTER-worker,$KIND_CLUSTER-worker2" "$image" >/dev/null
     echo "$id" >"$stamp"
   done
 }
@@ -62,7 +63,8 @@ install_chart() {
 start_port_forward() { # start_port_forward SERVICE LOCAL_PORT:SERVICE_PORT
   local pidfile="$KIND_RUN/port-forward-$1.pid"
   pid_alive "$pidfile" && return 0
-  in_netns setsid bash "$KIND_DIR/port-forward.sh" "$KIND_NAMESPACE" "$1" "$2" >>"$KIND_STATE/port-forward-$1.log" 2>&1 </dev/null &
+  # setsid first: $! is the loop itself, leader of its own process group (down.sh stops the group).
+  setsid nsenter --net="$KIND_NETNS_PATH" bash "$KIND_DIR/port-forward.sh" "$KIND_NAMESPACE" "$1" "$2" >>"$KIND_STATE/port-forward-$1.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 }
 api_healthy() { in_netns curl -fsS -o /dev/null --max-time 5 "$KIND_API_URL/healthz"; }
@@ -76,8 +78,13 @@ port_forwards() {
 
 step="building the tools"; bash "$HACK_DIR/build-binaries.sh" kubernetes_node etcd helm coredns kind
 timed "building the node image" bash "$KIND_DIR/node-image.sh" >/dev/null
-# VIDEOMERGE_IMAGES_LOCK: a lock file shared with other builders of the same tags on one host dockerd.
-timed "building the project images" ${VIDEOMERGE_IMAGES_LOCK:+flock "$VIDEOMERGE_IMAGES_LOCK"} bash "$HACK_DIR/images.sh"
+# VIDEOMERGE_IMAGES_LOCK: a lock file shared with other builders of the same tags on one host dockerd;
+# VIDEOMERGE_KIND_PREBUILT=1: take the project images as the host's dockerd has them (someone else builds).
+if [ "${VIDEOMERGE_KIND_PREBUILT:-}" = 1 ]; then
+  for image in "${PROJECT_IMAGES[@]}"; do docker image inspect "$image" >/dev/null 2>&1 || die "no $image in the host's dockerd"; done
+else
+  timed "building the project images" ${VIDEOMERGE_IMAGES_LOCK:+flock "$VIDEOMERGE_IMAGES_LOCK"} bash "$HACK_DIR/images.sh"
+fi
 timed "starting the namespace's dockerd" bash "$KIND_DIR/netns-docker.sh"
 timed "loading the node image" load_node_image
 timed "creating the kind cluster" create_cluster

@@ -3,8 +3,9 @@ kube-proxy in the way; merges spread over two worker nodes. Ordered: the disrupt
 
 import json
 
+import httpx
 import pytest
-from support.kind import PLANS, ClipServer, Kind, download, run, seconds
+from support.kind import PLANS, ClipServer, Kind, api_token, download, run, seconds
 from support.kube import ROOT
 from support.media import probe, streams
 from support.merges import follow, wait
@@ -148,7 +149,7 @@ def test_helm_upgrade_changes_the_operator_and_merges_go_on(kind: Kind, api, cli
 
 
 @pytest.mark.disruptive
-def test_helm_uninstall_removes_the_release_and_install_brings_it_back(kind: Kind, api, clip_server):
+def test_helm_uninstall_removes_the_release_and_install_brings_it_back(kind: Kind, clip_server):
     kind.helm("uninstall", kind.release, "--wait", "--timeout", "5m")
     wait(lambda: not _release_pods(kind), 180, "the release's pods to go")
     assert run("helm", "status", kind.release, "-n", kind.namespace, check=False).returncode != 0
@@ -156,5 +157,8 @@ def test_helm_uninstall_removes_the_release_and_install_brings_it_back(kind: Kin
     kind.kubectl("get", "crd", "videomerges.videomerge.io")
     kind.install()
     wait(kind.api_ready, 180, "the API through its port-forward again", interval=1)
-    task_id = _submit(api, clip_server, PLANS["copy"])
-    assert follow(api, task_id, timeout=300).statuses[-1] == "completed"
+    kind.token = api_token(kind)  # a new install generates a new admin token
+    headers = {"Authorization": f"Bearer {kind.token}"} if kind.token else {}
+    with httpx.Client(base_url=kind.api_url, timeout=30, headers=headers) as fresh:
+        task_id = _submit(fresh, clip_server, PLANS["copy"])
+        assert follow(fresh, task_id, timeout=300).statuses[-1] == "completed"

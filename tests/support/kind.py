@@ -81,25 +81,16 @@ class Kind:
 
 
 def api_token(kind: Kind) -> str | None:
-    """The API's bearer token when the chart turned auth on: the first token of the Secret its Deployment
-    reads (key `tokens`, one per line). None when no such Secret is wired (auth off)."""
-    deployments = kind.kubectl_json("get", "deployments", "-l", "app.kubernetes.io/component=api")["items"]
-    names: set[str] = set()
-    for deployment in deployments:
-        spec = deployment["spec"]["template"]["spec"]
-        names |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
-        for container in spec["containers"]:
-            for env in container.get("env", []):
-                ref = env.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    names.add(ref["name"])
-    for name in sorted(names):
-        data = kind.kubectl_json("get", "secret", name).get("data") or {}
-        if "tokens" in data:
-            tokens = [t.strip() for t in base64.b64decode(data["tokens"]).decode().splitlines() if t.strip()]
-            if tokens:
-                return tokens[0]
-    return None
+    """The admin token the chart generates when API auth is on (Secret <fullname>-api-token, key
+    `token`); None when the release has none (auth off)."""
+    fullname = kind.release if "videomerge" in kind.release else f"{kind.release}-videomerge"
+    jsonpath = "jsonpath={.data.token}"
+    out = run(
+        "kubectl", "-n", kind.namespace, "get", "secret", f"{fullname}-api-token", "-o", jsonpath, check=False
+    )
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    return base64.b64decode(out.stdout).decode().strip()
 
 
 @dataclass(frozen=True)
