@@ -31,8 +31,8 @@ fmt: install ## Apply ruff fixes and formatting
 	$(RUFF) check --fix .
 	$(RUFF) format .
 
-test: ## Every test layer: unit, integration (local cluster), e2e (chart on the local cluster)
-	bash hack/run-tests.sh unit integration e2e
+test: ## Every test layer: unit, integration (local cluster), e2e (chart on the local cluster), kind
+	bash hack/run-tests.sh unit integration e2e kind
 
 test-unit: install ## The fast layer: no cluster, seconds
 	bash hack/run-tests.sh unit
