@@ -74,6 +74,5 @@ docker commit \
   --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
   --change "LABEL videomerge.kind-node.inputs=$inputs" \
   "$builder" "$KIND_NODE_IMAGE" >/dev/null
-docker image rm "$KIND_NODE_IMAGE-base" >/dev/null 2>&1 || true
 log "built $KIND_NODE_IMAGE ($(docker image inspect -f '{{.Size}}' "$KIND_NODE_IMAGE" | numfmt --to=iec))"
 echo "$KIND_NODE_IMAGE"
