@@ -234,3 +234,13 @@ def test_schema_rejects_bad_api_limits(helm, values):
         text=True,
     )
     assert result.returncode != 0
+
+
+def test_api_service_monitor_scrapes_the_metrics_port(helm):
+    assert "ServiceMonitor" not in {d["kind"] for d in render(helm)}
+    docs = render(helm, "--set", "api.metrics.serviceMonitor.enabled=true")
+    (monitor,) = by_kind(docs, "ServiceMonitor").values()
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
+    service = by_kind(docs, "Service")["vm-videomerge-api"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert "metrics" in {p["name"] for p in service["spec"]["ports"]}
