@@ -11,9 +11,11 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from videomerge_notifier.metrics import NotifierMetrics
 from videomerge_notifier.notifier import Notifier
 from videomerge_notifier.settings import NotifierSettings
 from videomerge_notifier.signing import SecretError, load_secret
+from videomerge_operator.http_server import bound_port, start_http_server
 from videomerge_operator.kube import KubeApi, connection_pool_size, load_api_client
 from videomerge_operator.logs import configure_logging
 
@@ -26,13 +28,18 @@ KUBE_CONCURRENCY: Final = 4
 async def _serve(settings: NotifierSettings) -> int:
     api_client = load_api_client(settings.kubeconfig, connection_pool_size(KUBE_CONCURRENCY) + 4)
     kube = KubeApi(api_client, KUBE_CONCURRENCY)
-    notifier = Notifier(settings, kube, api_client)
+    notifier = Notifier(settings, kube, api_client, metrics=NotifierMetrics())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, notifier.shutdown)
+    http = await start_http_server(
+        settings.http_host, settings.http_port, notifier.metrics, notifier.readiness
+    )
+    log.info("probes and metrics", extra={"port": bound_port(http)})
     try:
         await notifier.run()
     finally:
+        await http.cleanup()
         kube.close()
     log.info("notifier stopped")
     return 0

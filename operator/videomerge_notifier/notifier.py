@@ -28,6 +28,7 @@ from videomerge_contract.resource import GROUP, PLURAL, VERSION
 from videomerge_notifier.delivery import attempt, body_bytes, where
 from videomerge_notifier.events import event_body
 from videomerge_notifier.guard import async_transport
+from videomerge_notifier.metrics import NotifierMetrics
 from videomerge_notifier.schedule import AttemptOutcome, Backoff, Delivery, after_attempt, delivery_for
 from videomerge_notifier.settings import NotifierSettings
 from videomerge_notifier.signing import SecretError, load_secret
@@ -38,6 +39,11 @@ Key = tuple[str, str]
 WATCH_SECONDS: Final = 60
 RETRY_AFTER_ERROR: Final = timedelta(seconds=10)
 IDLE_WAKE_SECONDS: Final = 5.0
+_OUTCOMES: Final = {
+    NotificationState.DELIVERED: "delivered",
+    NotificationState.DELIVERING: "retry",
+    NotificationState.FAILED: "given_up",
+}
 
 
 def utcnow() -> datetime:
@@ -57,8 +63,11 @@ class Notifier:
         api_client: client.ApiClient,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        metrics: NotifierMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or NotifierMetrics()
+        self.listed: set[str | None] = set()  # watch scopes listed at least once (readiness)
         self.kube = kube
         self.api_client = api_client
         self.clock = clock
@@ -98,6 +107,11 @@ class Notifier:
             self.owed.pop(key, None)
         for obj in objs:
             self.observe(obj)
+        self.listed.add(namespace)
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        scopes = len(self.settings.namespaces) or 1
+        return len(self.listed) >= scopes, {"owed": len(self.owed), "in_flight": len(self.inflight)}
 
     def shutdown(self) -> None:
         """Stops the loop; attempts in flight are cancelled (their merges are retried by the next process)."""
@@ -141,6 +155,8 @@ class Notifier:
                     break
                 if key not in self.inflight:
                     self.inflight[key] = asyncio.create_task(self._deliver(http, delivery))
+            self.metrics.owed.set(len(self.owed))
+            self.metrics.in_flight.set(len(self.inflight))
             waiting = [d.due for k, d in self.owed.items() if k not in self.inflight]
             saturated = len(self.inflight) >= self.settings.concurrency  # a finishing attempt wakes us
             pause = (min(waiting) - now).total_seconds() if waiting and not saturated else IDLE_WAKE_SECONDS
@@ -159,6 +175,7 @@ class Notifier:
                 log.error("cannot sign webhooks: %s", exc)
                 self.owed[key] = dataclasses.replace(delivery, due=self.clock() + RETRY_AFTER_ERROR)
                 return
+            started = asyncio.get_running_loop().time()
             outcome = await attempt(
                 http,
                 delivery.url,
@@ -168,6 +185,7 @@ class Notifier:
                 self.clock(),
                 s.attempt_timeout_seconds,
             )
+            self.metrics.attempt_seconds.observe(asyncio.get_running_loop().time() - started)
             await self._record(delivery, outcome)
         except Exception:
             log.exception("webhook of %s/%s: unexpected error; retrying", *key)
@@ -209,6 +227,7 @@ class Notifier:
             },
         )
         self.observe(updated)
+        self.metrics.attempts.labels(_OUTCOMES[notification.state]).inc()
         await self._event(delivery, uid, outcome, notification)
 
     def _restore(self, key: Key, previous: int | None) -> None:

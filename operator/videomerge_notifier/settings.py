@@ -29,6 +29,8 @@ class NotifierSettings(BaseSettings):
     allow_private_urls: bool = False
 
     resync_seconds: float = Field(default=300, gt=0)
+    http_host: str = "0.0.0.0"  # the probes and Prometheus reach the pod from outside
+    http_port: int = Field(default=8082, ge=0, le=65535)
     identity: str = Field(default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname())
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

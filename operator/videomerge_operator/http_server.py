@@ -1,15 +1,20 @@
 """Probes and metrics on one HTTP port: /healthz (liveness), /readyz (readiness), /metrics (Prometheus)."""
 
 from collections.abc import Callable
+from typing import Protocol
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from videomerge_operator.metrics import OperatorMetrics
+
+class MetricsSource(Protocol):
+    """The operator's metrics, or the notifier's: whatever keeps a Prometheus registry."""
+
+    registry: CollectorRegistry
 
 
 async def start_http_server(
-    host: str, port: int, metrics: OperatorMetrics, readiness: Callable[[], tuple[bool, dict[str, object]]]
+    host: str, port: int, metrics: MetricsSource, readiness: Callable[[], tuple[bool, dict[str, object]]]
 ) -> web.AppRunner:
     """Serves until the returned runner is cleaned up. Port 0 picks a free port (see ``bound_port``)."""
 

@@ -3,8 +3,11 @@
 import base64
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,12 @@ from videomerge_contract.resource import GROUP, PLURAL, VERSION
 NOTIFIER = ROOT / ".venv" / "bin" / "videomerge-notifier"
 SECRET = "whsec_" + base64.b64encode(bytes(range(32, 64))).decode()
 SA = "notifier"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def chart_notifier_rules() -> list[dict[str, Any]]:
@@ -80,6 +89,7 @@ def restricted_kubeconfig(kube: client.ApiClient, admin_kubeconfig: str, namespa
 class NotifierProcess:
     def __init__(self, kubeconfig: str, namespace: str, workdir: Path, name: str, **settings: Any) -> None:
         self.name = name
+        self.port = free_port()
         self.log_path = workdir / f"{name}.log"
         secret_file = workdir / "webhook-secret"
         secret_file.write_text(SECRET)
@@ -93,6 +103,8 @@ class NotifierProcess:
             "READ_TIMEOUT_SECONDS": "5",
             "ATTEMPT_TIMEOUT_SECONDS": "2",
             "IDENTITY": name,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(self.port),
             "LOG_FORMAT": "json",
             "KUBECONFIG": kubeconfig,
             **{k.upper(): str(v) for k, v in settings.items()},
@@ -110,7 +122,7 @@ class NotifierProcess:
                 [str(NOTIFIER)], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 30
-        while "notifier started" not in self.logs():
+        while self.get("/readyz")[0] != 200:
             assert self.process.poll() is None, f"notifier {self.name} exited:\n{self.logs()}"
             assert time.monotonic() < deadline, f"notifier {self.name} did not start:\n{self.logs()}"
             time.sleep(0.1)
@@ -132,6 +144,23 @@ class NotifierProcess:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except OSError:
+            return 0, ""
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """A sample from /metrics, e.g. metric("videomerge_notifier_attempts_total", outcome="retry")."""
+        wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+        for line in self.get("/metrics")[1].splitlines():
+            if line.startswith(wanted + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -21,7 +21,7 @@ def _state(custom, namespace, name, state):
 def test_fails_twice_then_accepted_signed_with_an_event_per_failure(
     kube, custom, namespace, receiver, start_notifier
 ):
-    start_notifier()
+    notifier = start_notifier()
     create_merge(custom, namespace, "twice", receiver.url("twice", fail=2))
     time.sleep(1)
     assert receiver.to("twice") == [], "nothing is sent before the merge is finished"
@@ -57,6 +57,9 @@ def test_fails_twice_then_accepted_signed_with_an_event_per_failure(
         timeout=20,
         what="two WebhookAttemptFailed Events and one WebhookDelivered",
     )
+    assert notifier.metric("videomerge_notifier_attempts_total", outcome="retry") == 2
+    assert notifier.metric("videomerge_notifier_attempts_total", outcome="delivered") == 1
+    assert notifier.metric("videomerge_notifier_attempt_seconds_count") == 3
 
 
 def test_a_hanging_receiver_times_out_and_holds_nothing_else_back(

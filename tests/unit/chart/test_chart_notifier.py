@@ -44,6 +44,9 @@ def test_signing_secret_is_generated_as_whsec_and_mounted_as_a_file(helm):
     assert env["VIDEOMERGE_NOTIFIER_RETRY_FOR_SECONDS"] == "86400"
     assert env["VIDEOMERGE_NOTIFIER_ALLOW_PRIVATE_URLS"] == "false"
     assert env["VIDEOMERGE_NOTIFIER_NAMESPACES"] == "media"
+    assert env["VIDEOMERGE_NOTIFIER_HTTP_PORT"] == "8082"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     (volume,) = pod["volumes"]
     assert volume["secret"] == {
         "secretName": "vm-videomerge-webhook",
@@ -71,6 +74,7 @@ def test_disabled_notifier_renders_nothing(helm):
 def test_local_values_allow_loopback_receivers(helm):
     env = env_of(_notifier_pod(render(helm, "-f", str(LOCAL_VALUES)))["containers"][0])
     assert env["VIDEOMERGE_NOTIFIER_ALLOW_PRIVATE_URLS"] == "true"
+    assert env["VIDEOMERGE_NOTIFIER_HTTP_HOST"] == "127.0.0.1"  # host network: probes stay on loopback
 
 
 @pytest.mark.parametrize(
