@@ -73,7 +73,7 @@ up: install ## Cluster up, images loaded, chart installed; API at http://127.0.0
 down: ## Uninstall the chart and stop the cluster
 	bash hack/down.sh
 
-demo: install ## A real merge end to end through the REST API
+demo: install ## A real merge end to end on the local install, driven by the videomerge CLI
 	bash hack/demo.sh
 
 token: ## Print a bearer token for API client NAME of the local install (last line; NAME=admin: the admin)

@@ -109,6 +109,10 @@ def main() -> int:
             storyboard.write_bytes(httpx.get(storyboard_url, timeout=30).raise_for_status().content)
             print(f"\n{BOLD}Storyboard{RESET} (one tile per clip, in order): {storyboard}")
         print(f"{BOLD}Merged file{RESET}: {merged} — play it with any video player")
+        namespace = os.environ.get("VIDEOMERGE_NAMESPACE", "videomerge")
+        kubectl = ["kubectl", "-n", namespace, "get", "videomerge", task_id]
+        print(f"\n{BOLD}$ {shlex.join(kubectl)}{RESET}", flush=True)
+        subprocess.run(kubectl, check=False)
         return 0
     finally:
         server.shutdown()

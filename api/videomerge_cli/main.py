@@ -148,8 +148,8 @@ class Cli:
         show_bar = not self.json and self.out.is_terminal
         console = self.err if self.json else self.out  # JSON on stdout stays one document
         final = state if state.finished else wait_for(backend, state, console, show_bar)
-        if not self.json and not show_bar:
-            render.print_state(self.out, final)
+        if not self.json and not show_bar and final.status != "completed":
+            render.print_state(self.out, final)  # a completed merge is described by its outcome below
         return self._finish(backend, final.task_id, target)
 
     def _finish(self, backend: Backend, task_id: str, target: Path | None) -> ExitCode:
