@@ -6,6 +6,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 TAG="${VIDEOMERGE_IMAGE_TAG:-dev}"
+# VIDEOMERGE_IMAGES_BUILD_ONLY=1: build and tag, load nothing into the local cluster (the kind cluster's
+# images, tagged `kind`, move by `kind load docker-image` instead).
+load_local=false
+[ -S "$CONTAINERD_SOCK" ] && [ "${VIDEOMERGE_IMAGES_BUILD_ONLY:-}" != 1 ] && load_local=true
 bash "$HACK_DIR/base-image.sh"
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
@@ -15,7 +19,7 @@ build_and_load() { # build_and_load NAME DOCKERFILE [CONTEXT]
   DOCKER_BUILDKIT=0 docker build --network host -q -f "$dockerfile" -t "$image" "$context" >/dev/null 2>&1 \
     || { DOCKER_BUILDKIT=0 docker build --network host -f "$dockerfile" -t "$image" "$context" >&2; die "build of $image failed"; }
   id="$(docker image inspect -f '{{.Id}}' "$image")"
-  if [ -S "$CONTAINERD_SOCK" ]; then
+  if $load_local; then
     loaded_id_file="$LOCAL_STATE/images/${1//\//_}.id"
     mkdir -p "$LOCAL_STATE/images"
     if [ "$(cat "$loaded_id_file" 2>/dev/null)" != "$id" ] || ! ctr_k8s images check "name==docker.io/$image" | grep -q .; then
@@ -52,4 +56,4 @@ for t in "${targets[@]}"; do
     *) die "unknown image $t" ;;
   esac
 done
-if [ -S "$CONTAINERD_SOCK" ]; then mkdir -p /tmp/videomerge-ready && touch /tmp/videomerge-ready/images; fi
+if $load_local; then mkdir -p /tmp/videomerge-ready && touch /tmp/videomerge-ready/images; fi

@@ -20,6 +20,8 @@ KIND_NAMESPACE="${VIDEOMERGE_KIND_NAMESPACE:-videomerge}"
 # the way a laptop reaches them; presigned URLs are signed for that address.
 KIND_API_PORT=8080
 KIND_MINIO_PORT=9000
+# The project images' tag in the kind cluster (hack/kind/values.yaml says the same).
+KIND_IMAGE_TAG=kind
 KIND_API_URL="http://127.0.0.1:$KIND_API_PORT"
 KIND_PRESIGN_ENDPOINT="http://127.0.0.1:$KIND_MINIO_PORT"
 # The node image: bump KIND_NODE_REVISION when the recipe changes, to rebuild it.

@@ -6,7 +6,7 @@
 # (`make kind-run CMD=...`). A failure removes everything again and says what failed, in one line.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
-PROJECT_IMAGES=(videomerge/control:dev videomerge/worker:dev videomerge/minio:dev)
+PROJECT_IMAGES=(videomerge/control:$KIND_IMAGE_TAG videomerge/worker:$KIND_IMAGE_TAG videomerge/minio:$KIND_IMAGE_TAG)
 mkdir -p "$VIDEOMERGE_CACHE/kind"
 step=""
 on_exit() {
@@ -78,13 +78,9 @@ port_forwards() {
 
 step="building the tools"; bash "$HACK_DIR/build-binaries.sh" kubernetes_node etcd helm coredns kind
 timed "building the node image" bash "$KIND_DIR/node-image.sh" >/dev/null
-# VIDEOMERGE_IMAGES_LOCK: a lock file shared with other builders of the same tags on one host dockerd;
-# VIDEOMERGE_KIND_PREBUILT=1: take the project images as the host's dockerd has them (someone else builds).
-if [ "${VIDEOMERGE_KIND_PREBUILT:-}" = 1 ]; then
-  for image in "${PROJECT_IMAGES[@]}"; do docker image inspect "$image" >/dev/null 2>&1 || die "no $image in the host's dockerd"; done
-else
-  timed "building the project images" ${VIDEOMERGE_IMAGES_LOCK:+flock "$VIDEOMERGE_IMAGES_LOCK"} bash "$HACK_DIR/images.sh"
-fi
+# Tagged `kind`, not `dev`: building them never retags what the local cluster runs.
+timed "building the project images" env VIDEOMERGE_IMAGE_TAG="$KIND_IMAGE_TAG" VIDEOMERGE_IMAGES_BUILD_ONLY=1 \
+  bash "$HACK_DIR/images.sh"
 timed "starting the namespace's dockerd" bash "$KIND_DIR/netns-docker.sh"
 timed "loading the node image" load_node_image
 timed "creating the kind cluster" create_cluster
