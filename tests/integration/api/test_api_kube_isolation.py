@@ -41,10 +41,19 @@ def test_each_client_sees_only_its_own_merges(kubeconfig, namespace, custom, cac
                 ), path
                 assert theirs.status_code == 404 and task_id not in theirs.text
         assert count_merges(custom, namespace) == 2  # bob's DELETEs deleted nothing
+        # Lists come from the watch cache: wait until it has both, then Bob's must still be empty.
+        wait_for(
+            lambda: {i["task_id"] for i in api.get("/api/v1/merge").json()["items"]} == {mine, job},
+            10,
+            "Alice's list to hold both merges",
+        )
         assert api.get("/api/v1/merge", headers=bob).json()["items"] == []
-        assert {i["task_id"] for i in api.get("/api/v1/merge").json()["items"]} == {mine, job}
         assert {i["task_id"] for i in api.get("/api/v1/merge", headers=admin).json()["items"]} == {mine, job}
-        assert api.get(f"/job-status/{mine}", headers=admin).json()["status"] == "completed"
+        wait_for(
+            lambda: api.get(f"/job-status/{mine}", headers=admin).json()["status"] == "completed",
+            10,
+            "the admin to read Alice's completed merge",
+        )
 
         # The same Idempotency-Key of another client is another merge, never a replay of Alice's.
         key = {"Idempotency-Key": "order-1"}
