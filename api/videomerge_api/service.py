@@ -171,6 +171,7 @@ class MergeService:
         """Deletes the merge; returns it as it was just before (the caller says what that meant)."""
         obj = await self.read(name, client)
         await self._run(partial(self.store.delete, name))
+        self._just_created.pop(name, None)  # no longer counts against the quota, seen by the cache or not
         return obj
 
     async def wait_terminal(

@@ -26,10 +26,22 @@ def admin(make_client):
     return make_client(as_client="admin")
 
 
+def seen(clients, task_id, phase=None):
+    """Waits until every client's app (each has its own watch cache) holds the merge, in ``phase``."""
+    for client in clients:
+        cache = client.app.state.service.cache
+        eventually(
+            lambda c=cache: (
+                (o := c.get(task_id)) is not None and (o.get("status") or {}).get("phase") == phase
+            )
+        )
+
+
 @pytest.fixture
-def alices_task(alice, store):
+def alices_task(alice, bob, admin, store):
     task_id = alice.post("/api/v1/merge", json=BODY).json()["task_id"]
     store.patch_status(task_id, COMPLETED_STATUS)
+    seen([alice, bob, admin], task_id, "Completed")
     return task_id
 
 
@@ -59,6 +71,7 @@ def test_another_clients_merge_answers_like_a_missing_one(alice, bob, alices_tas
 
 def test_lists_hold_only_the_callers_merges(alice, bob, admin, alices_task):
     bobs = bob.post("/process", json=BODY).json()["job_id"]
+    seen([alice, bob, admin], bobs)
     assert [i["task_id"] for i in alice.get("/api/v1/merge").json()["items"]] == [alices_task]
     assert [i["task_id"] for i in bob.get("/api/v1/merge").json()["items"]] == [bobs]
     assert {i["task_id"] for i in admin.get("/api/v1/merge").json()["items"]} == {alices_task, bobs}
@@ -86,7 +99,8 @@ def test_a_merge_without_owner_is_for_admins_only(alice, admin, store):
     )
     del obj["metadata"]["labels"][LABEL_OWNER]
     store.create(obj)
-    eventually(lambda: admin.get("/api/v1/merge/vm-kubectl/status").status_code == 200)
+    seen([alice, admin], "vm-kubectl")
+    assert admin.get("/api/v1/merge/vm-kubectl/status").status_code == 200
     assert alice.get("/api/v1/merge/vm-kubectl/status").status_code == 404
     assert alice.get("/api/v1/merge").json()["items"] == []
 
