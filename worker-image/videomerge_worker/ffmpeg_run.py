@@ -65,12 +65,35 @@ def run_ffmpeg(
     if cancel is not None and cancel.is_set():
         raise WorkerError(ErrorReason.FFMPEG_FAILED, f"{describe} cancelled")
     detail = next((line for line in reversed(stderr_tail) if line.strip()), f"exit status {returncode}")
+    if returncode > 0 and clip_index is not None and clip_url is not None and refuses_input(stderr_tail):
+        # FFmpeg itself refuses the one clip this step reads (after ffprobe accepted it): the clip is at
+        # fault, and another attempt would meet the same refusal.
+        raise WorkerError.for_clip(
+            ErrorReason.UNSUPPORTED_MEDIA,
+            clip_index,
+            clip_url,
+            f"FFmpeg cannot read it: {detail.strip()[:300]}",
+        )
     raise WorkerError(
         ErrorReason.FFMPEG_FAILED,
         f"{describe} failed: {detail.strip()[:500]}",
         clip_index=clip_index,
         clip_url=clip_url,
     )
+
+
+# What FFmpeg says when the input itself is what it cannot read (not a crash, a kill or a full disk).
+INPUT_REFUSALS = (
+    "Invalid data found when processing input",
+    "Decoder (codec",  # "Decoder (codec prores) not found for input stream #0:0"
+    "could not find codec parameters",
+    "moov atom not found",
+    "Error while decoding stream",
+)
+
+
+def refuses_input(stderr_lines: "deque[str] | list[str]") -> bool:
+    return any(marker in line for line in stderr_lines for marker in INPUT_REFUSALS)
 
 
 def _kill_when_set(cancel: threading.Event, process: "subprocess.Popen[str]") -> None:

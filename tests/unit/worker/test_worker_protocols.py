@@ -43,3 +43,22 @@ def test_a_second_input_cannot_open_a_url(server, clip_dir, tmp_path):
     once = [*once[: once.index("-i")], *PROTOCOLS, *once[once.index("-i") :]]
     subprocess.run(["ffmpeg", *once], capture_output=True, text=True, timeout=60)
     assert _requests_for_probe(server) > 0
+
+
+def test_a_clip_ffmpeg_refuses_is_unsupported_media_naming_it(clip_dir):
+    """ffprobe accepted it, FFmpeg's own step on it refuses: the clip is at fault (exit 42, no retry)."""
+    from videomerge_contract import ErrorReason
+    from videomerge_worker.errors import WorkerError
+    from videomerge_worker.ffmpeg_run import run_ffmpeg
+
+    args = ["-v", "error", *PROTOCOLS, "-i", f"file:{clip_dir / 'text.mp4'}", "-f", "null", "-"]
+    with pytest.raises(WorkerError) as refused:
+        run_ffmpeg(
+            args, describe="normalize clip 2", timeout=30, clip_index=1, clip_url="http://x.test/t.mp4"
+        )
+    assert refused.value.reason is ErrorReason.UNSUPPORTED_MEDIA and refused.value.permanent
+    assert refused.value.message.startswith("clip 2 (http://x.test/t.mp4): FFmpeg cannot read it")
+    # A step that reads no one clip keeps the retryable FFmpegFailed.
+    with pytest.raises(WorkerError) as failed:
+        run_ffmpeg(args, describe="join", timeout=30)
+    assert failed.value.reason is ErrorReason.FFMPEG_FAILED and not failed.value.permanent
