@@ -216,17 +216,21 @@ class Controller:
                     self._wake.set()
 
     def _post_events(self, merge: MergeView, change: StatusChange) -> None:
-        for body in self.reconciler.event_body(merge, change):
-            task = asyncio.create_task(self._post_event(merge.namespace, body))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        bodies = self.reconciler.event_body(merge, change)
+        if not bodies:
+            return
+        task = asyncio.create_task(self._post_in_order(merge.namespace, bodies))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _post_event(self, namespace: str, body: dict[str, object]) -> None:
-        try:
-            await self.kube.create_event(namespace, dict(body))
-        except Exception as error:  # an Event is worth a log line, never a failed reconcile
-            self.metrics.reconcile_errors.labels(operation="event").inc()
-            log.warning("could not post event: %s", error)
+    async def _post_in_order(self, namespace: str, bodies: list[dict[str, object]]) -> None:
+        """One change's Events (e.g. Processing, then Completed) are created in the order they happened."""
+        for body in bodies:
+            try:
+                await self.kube.create_event(namespace, dict(body))
+            except Exception as error:  # an Event is worth a log line, never a failed reconcile
+                self.metrics.reconcile_errors.labels(operation="event").inc()
+                log.warning("could not post event: %s", error)
 
     async def settle(self, max_passes: int = 50) -> None:
         """Runs passes until no work is left (for tests and the benchmark's dry runs)."""

@@ -63,6 +63,9 @@ def kopf_settings() -> kopf.OperatorSettings:
     )
     settings.persistence.finalizer = FINALIZER
     settings.posting.enabled = False  # the controller posts its own, meaningful Events
+    # No watching of CRDs and namespaces: the CRD exists before the operator starts (Helm installs crds/
+    # first), the namespaces are given, and so the operator needs no cluster-wide read rights for them.
+    settings.scanning.disabled = True
     settings.watching.label_selectors["batch", "v1", "jobs"] = WORKLOAD_SELECTOR
     settings.watching.label_selectors["", "v1", "pods"] = WORKLOAD_SELECTOR
     return settings

@@ -72,6 +72,10 @@ imagePullSecrets:
 hostNetwork: true
 dnsPolicy: ClusterFirstWithHostNet
 {{- end }}
+{{- with .Values.podSecurityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- with .Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -86,13 +90,78 @@ affinity:
 {{- end }}
 {{- end }}
 
-{{/* Environment entries from a map, sorted for stable manifests; empty strings are left unset. */}}
+{{/* Environment entries from a map, sorted for stable manifests; empty strings are left unset; a map value
+     is an EnvVar source ({valueFrom: …}). */}}
 {{- define "videomerge.envFromMap" -}}
 {{- range $key, $value := . }}
-{{- if ne (toString $value) "" }}
+{{- if kindIs "map" $value }}
+- name: {{ $key }}
+  {{- toYaml $value | nindent 2 }}
+{{- else if ne (toString $value) "" }}
 - name: {{ $key }}
   value: {{ $value | toString | quote }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Namespaces the operator watches, as JSON: [] for all namespaces, else the list plus the release's. */}}
+{{- define "videomerge.watchedNamespaces" -}}
+{{- if .Values.operator.namespaces }}
+{{- append .Values.operator.namespaces .Release.Namespace | uniq | toJson }}
+{{- else }}
+{{- list | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* What the worker may do: read its VideoMerge, patch its status. The operator applies the same rules in
+     the namespaces it prepares (videomerge_operator.worker_access.WORKER_RULES; a unit test compares). */}}
+{{- define "videomerge.workerRules" -}}
+- apiGroups: [videomerge.io]
+  resources: [videomerges]
+  verbs: [get]
+- apiGroups: [videomerge.io]
+  resources: [videomerges/status]
+  verbs: [get, patch]
+{{- end }}
+
+{{/* What the operator may do where merges run: include with (dict "ctx" $ "prepare" bool). It reads no
+     Secret; preparing a namespace needs create, and patch of the worker's objects by name only. */}}
+{{- define "videomerge.operatorRules" -}}
+{{- $fullname := include "videomerge.fullname" .ctx }}
+- apiGroups: [videomerge.io]
+  resources: [videomerges]
+  verbs: [get, list, watch, patch, delete]
+- apiGroups: [videomerge.io]
+  resources: [videomerges/status]
+  verbs: [get, patch]
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch, list]
+{{- if .prepare }}
+- apiGroups: [""]
+  resources: [serviceaccounts, secrets]
+  verbs: [create]
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  resourceNames: [{{ printf "%s-worker" $fullname }}]
+  verbs: [patch]
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [{{ include "videomerge.s3SecretName" .ctx }}]
+  verbs: [patch]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [create]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  resourceNames: [{{ printf "%s-worker" $fullname }}]
+  verbs: [patch]
 {{- end }}
 {{- end }}
 
@@ -108,4 +177,13 @@ strategy:
 {{/* Secret with the webhook signing secret (whsec_…): the user's own, or the generated one. */}}
 {{- define "videomerge.webhookSecretName" -}}
 {{- default (printf "%s-webhook" (include "videomerge.fullname" .)) .Values.notifier.existingSecret }}
+{{- end }}
+
+{{/* Names of the imagePullSecrets ([{name: x}, …]), comma-separated, for the worker Jobs. */}}
+{{- define "videomerge.pullSecretNames" -}}
+{{- $names := list }}
+{{- range .Values.imagePullSecrets }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- join "," $names }}
 {{- end }}

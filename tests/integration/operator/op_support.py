@@ -212,7 +212,7 @@ def stamp() -> str:
 
 def events_of(kube: client.ApiClient, namespace: str, name: str) -> list[str]:
     events = client.CoreV1Api(kube).list_namespaced_event(
-        namespace, field_selector=f"involvedObject.name={name}"
+        namespace, field_selector=f"involvedObject.kind=VideoMerge,involvedObject.name={name}"
     )
     return [e.reason for e in sorted(events.items, key=lambda e: (str(e.first_timestamp), e.metadata.name))]
 

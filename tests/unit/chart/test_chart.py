@@ -7,6 +7,8 @@ import pytest
 import yaml
 from support.tools import ROOT, tool
 
+from videomerge_operator.worker_access import WORKER_RULES
+
 CHART = ROOT / "charts" / "videomerge"
 LOCAL_VALUES = CHART / "values-local.yaml"
 
@@ -50,7 +52,8 @@ def test_default_render_is_production_shaped(helm):
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     env = env_of(container)
-    assert env["VIDEOMERGE_OPERATOR_NAMESPACES"] == "media"
+    assert "VIDEOMERGE_OPERATOR_NAMESPACES" not in env, "operator.namespaces: [] means every namespace"
+    assert env["VIDEOMERGE_OPERATOR_PREPARE_NAMESPACES"] == "true"
     assert env["VIDEOMERGE_OPERATOR_WORKER_SERVICE_ACCOUNT"] == "vm-videomerge-worker"
     assert env["VIDEOMERGE_OPERATOR_S3_SECRET_NAME"] == "vm-videomerge-s3"
     assert env["VIDEOMERGE_OPERATOR_ALLOW_PRIVATE_URLS"] == "false"
@@ -67,6 +70,8 @@ def test_worker_role_is_least_privilege(helm):
         {"apiGroups": ["videomerge.io"], "resources": ["videomerges"], "verbs": ["get"]},
         {"apiGroups": ["videomerge.io"], "resources": ["videomerges/status"], "verbs": ["get", "patch"]},
     ]
+    # The operator applies the same rules in the namespaces it prepares.
+    assert role["rules"] == list(WORKER_RULES)
     (api_role,) = [r for n, r in by_kind(render(helm), "Role").items() if n.endswith("-api")]
     assert "videomerges/status" not in str(api_role["rules"])
 
@@ -244,3 +249,180 @@ def test_api_service_monitor_scrapes_the_metrics_port(helm):
     service = by_kind(docs, "Service")["vm-videomerge-api"]
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert "metrics" in {p["name"] for p in service["spec"]["ports"]}
+
+
+def docs_named(docs: list[dict], kind: str, name: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+
+
+def operator_container(docs: list[dict]) -> dict:
+    return by_kind(docs, "Deployment")["vm-videomerge-operator"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_all_namespaces_mode_is_one_cluster_role(helm):
+    docs = render(helm)
+    (role,) = docs_named(docs, "ClusterRole", "vm-videomerge-operator")
+    (binding,) = docs_named(docs, "ClusterRoleBinding", "vm-videomerge-operator")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "vm-videomerge-operator", "namespace": "media"}
+    ]
+    assert not docs_named(docs, "Role", "vm-videomerge-operator")
+    resources = {r for rule in role["rules"] for r in rule["resources"]}
+    # Preparing new namespaces is part of it; kopf's CRD and namespace scanning is off, so no rights there.
+    assert {"serviceaccounts", "roles", "rolebindings", "secrets"} <= resources
+    assert not {"customresourcedefinitions", "namespaces", "nodes"} & resources
+
+
+def test_listed_namespaces_get_a_role_each_and_nothing_cluster_wide(helm):
+    docs = render(helm, "--set", "operator.namespaces={team-a,team-b}")
+    assert not docs_named(docs, "ClusterRole", "vm-videomerge-operator")
+    assert not [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+    roles = {d["metadata"]["namespace"]: d for d in docs_named(docs, "Role", "vm-videomerge-operator")}
+    bindings = {
+        d["metadata"]["namespace"]: d for d in docs_named(docs, "RoleBinding", "vm-videomerge-operator")
+    }
+    assert set(roles) == set(bindings) == {"team-a", "team-b", "media"}, (
+        "the release namespace is always watched"
+    )
+    for binding in bindings.values():
+        assert binding["subjects"][0]["namespace"] == "media"
+    env = env_of(operator_container(docs))
+    assert env["VIDEOMERGE_OPERATOR_NAMESPACES"] == "team-a,team-b,media"
+    # The chart makes the release namespace's worker objects; the operator prepares only the others.
+    assert "serviceaccounts" not in str(roles["media"]["rules"])
+    assert "serviceaccounts" in str(roles["team-a"]["rules"])
+    no_prep = render(
+        helm, "--set", "operator.namespaces={team-a}", "--set", "operator.prepareNamespaces=false"
+    )
+    for role in docs_named(no_prep, "Role", "vm-videomerge-operator"):
+        assert "secrets" not in str(role["rules"]) and "serviceaccounts" not in str(role["rules"])
+
+
+@pytest.mark.parametrize("values", [[], ["--set", "operator.namespaces={team-a}"]], ids=["all", "listed"])
+def test_the_operator_can_read_no_secret_and_run_no_pod_itself(helm, values):
+    docs = render(helm, *values)
+    rules = [
+        rule
+        for d in docs
+        if d["kind"] in ("Role", "ClusterRole") and d["metadata"]["name"] == "vm-videomerge-operator"
+        for rule in d["rules"]
+    ]
+    assert rules
+    for rule in rules:
+        if "secrets" in rule["resources"]:
+            assert not {"get", "list", "watch", "*"} & set(rule["verbs"]), rule
+            if "patch" in rule["verbs"]:  # a patch answers with the object: only the S3 Secret, by name
+                assert rule["resourceNames"] == ["vm-videomerge-s3"], rule
+        if "pods" in rule["resources"]:
+            assert set(rule["verbs"]) == {"get", "list", "watch"}, "pods are made by Jobs, never directly"
+        assert "pods/exec" not in rule["resources"] and "*" not in rule["verbs"], rule
+        if {"roles", "rolebindings", "serviceaccounts"} & set(rule["resources"]) and "patch" in rule["verbs"]:
+            assert rule["resourceNames"] == ["vm-videomerge-worker"], rule
+
+
+def test_operator_gets_the_s3_credentials_by_reference(helm):
+    container = operator_container(render(helm))
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in container["env"]
+        if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]
+    }
+    assert refs["VIDEOMERGE_OPERATOR_S3_ACCESS_KEY_ID"] == {
+        "name": "vm-videomerge-s3",
+        "key": "accessKey",
+        "optional": True,
+    }
+    assert refs["VIDEOMERGE_OPERATOR_S3_SECRET_ACCESS_KEY"]["key"] == "secretKey"
+
+
+def test_pod_disruption_budgets(helm):
+    pdbs = by_kind(render(helm), "PodDisruptionBudget")
+    assert set(pdbs) == {"vm-videomerge-operator", "vm-videomerge-api"}
+    for name, pdb in pdbs.items():
+        assert pdb["spec"]["maxUnavailable"] == 1
+        assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == name.rsplit("-", 1)[1]
+    off = render(helm, "--set", "api.pdb.enabled=false", "--set", "operator.pdb.enabled=false")
+    assert not by_kind(off, "PodDisruptionBudget")
+
+
+def test_metrics_service_and_optional_service_monitors(helm):
+    docs = render(helm)
+    service = by_kind(docs, "Service")["vm-videomerge-operator-metrics"]
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 8081, "targetPort": "http"}]
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "operator"
+    assert not [d for d in docs if d["kind"] == "ServiceMonitor"]
+    docs = render(
+        helm,
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "metrics.serviceMonitor.labels.release=prom",
+    )
+    monitors = by_kind(docs, "ServiceMonitor")
+    assert set(monitors) == {"vm-videomerge-operator", "vm-videomerge-api"}
+    assert monitors["vm-videomerge-operator"]["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitors["vm-videomerge-api"]["metadata"]["labels"]["release"] == "prom"
+
+
+def test_worker_jobs_get_pull_secrets_and_their_own_scheduling(helm, monkeypatch):
+    docs = render(
+        helm,
+        "--set", "imagePullSecrets[0].name=regcred",
+        "--set", "worker.nodeSelector.pool=media",
+        "--set", "worker.tolerations[0].key=media",
+        "--set", "worker.tolerations[0].operator=Exists",
+        "--set", "worker.priorityClassName=batch-low",
+        "--set", "worker.podLabels.team=video",
+    )  # fmt: skip
+    env = env_of(operator_container(docs))
+    from videomerge_operator.settings import OperatorSettings  # the operator parses what the chart renders
+
+    for name, value in env.items():
+        if name.startswith("VIDEOMERGE_OPERATOR_") and value is not None:
+            monkeypatch.setenv(name, value)
+    settings = OperatorSettings()
+    assert settings.worker_image_pull_secrets == ["regcred"]
+    assert settings.worker_node_selector == {"pool": "media"}
+    assert settings.worker_tolerations == [{"key": "media", "operator": "Exists"}]
+    assert settings.worker_priority_class_name == "batch-low"
+    assert settings.worker_pod_labels == {"team": "video"}
+
+
+def test_aggregated_cluster_roles_for_view_and_edit(helm):
+    roles = by_kind(render(helm), "ClusterRole")
+    view, edit = roles["vm-videomerge-view"], roles["vm-videomerge-edit"]
+    assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
+    assert set(view["rules"][0]["verbs"]) == {"get", "list", "watch"}
+    assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
+    assert "videomerges/status" not in str(edit["rules"]), "users never write status"
+    assert "vm-videomerge-view" not in by_kind(
+        render(helm, "--set", "rbac.aggregateToDefaultRoles=false"), "ClusterRole"
+    )
+
+
+def test_global_values_of_a_parent_chart_are_accepted(helm):
+    render(helm, "--set", "global.imageRegistry=registry.example.com")
+
+
+def test_extra_env_takes_value_from(helm):
+    docs = render(
+        helm,
+        "--set", "extraEnv.HTTPS_PROXY.valueFrom.secretKeyRef.name=proxy",
+        "--set", "extraEnv.HTTPS_PROXY.valueFrom.secretKeyRef.key=url",
+        "--set", "extraEnv.PLAIN=1",
+    )  # fmt: skip
+    for name in ("vm-videomerge-operator", "vm-videomerge-api"):
+        container = by_kind(docs, "Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["HTTPS_PROXY"] == {
+            "name": "HTTPS_PROXY",
+            "valueFrom": {"secretKeyRef": {"name": "proxy", "key": "url"}},
+        }
+        assert env["PLAIN"] == {"name": "PLAIN", "value": "1"}
+
+
+def test_pods_have_a_pod_security_context(helm):
+    for deployment in by_kind(render(helm, "--set", "minio.enabled=true"), "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["fsGroup"] == 10001, deployment["metadata"]["name"]
+        assert pod["securityContext"]["runAsNonRoot"] is True

@@ -43,7 +43,7 @@ def test_signing_secret_is_generated_as_whsec_and_mounted_as_a_file(helm):
     assert env["VIDEOMERGE_NOTIFIER_SECRET_FILE"] == "/etc/videomerge/webhook/secret"
     assert env["VIDEOMERGE_NOTIFIER_RETRY_FOR_SECONDS"] == "86400"
     assert env["VIDEOMERGE_NOTIFIER_ALLOW_PRIVATE_URLS"] == "false"
-    assert env["VIDEOMERGE_NOTIFIER_NAMESPACES"] == "media"
+    assert "VIDEOMERGE_NOTIFIER_NAMESPACES" not in env  # every namespace, as the operator watches
     assert env["VIDEOMERGE_NOTIFIER_HTTP_PORT"] == "8082"
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
