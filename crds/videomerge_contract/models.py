@@ -130,6 +130,8 @@ class VideoMergeStatus(CrdModel):
     start_time: datetime | None = None
     completion_time: datetime | None = None
     result: MergeResultStatus | None = None
+    # The merged video's length for people (`kubectl get`): "7.0s", "1m05s", "1h02m03s".
+    duration: str | None = Field(default=None, max_length=32)
     error: MergeError | None = None
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None
@@ -160,3 +162,13 @@ def set_condition(
         observed_generation=generation,
     )
     return [c for c in conditions if c.type != type_] + [updated]
+
+
+def format_duration(seconds: float) -> str:
+    """A length for people, always with units: 7.0s under a minute, 1m05s, 1h02m03s."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

@@ -5,7 +5,8 @@ Both write the status subresource with JSON merge patches conditional on a resou
 - the worker reports the merge itself: ``startTime``, ``stage``/``progress`` while it runs, and the
   ``result`` (only it has one);
 - the operator reports the merge's workload: ``jobName``, ``attempts``, ``queuePosition``, the
-  ``conditions`` (with ``observedGeneration``), and the Queued/Pending phases before a worker runs;
+  ``conditions`` (with ``observedGeneration``), the Queued/Pending phases before a worker runs, and
+  ``duration`` (the result's length for people, once the worker wrote it);
 - both may write ``phase`` (each only the phases in ``PHASES``), ``message``, ``clips``, ``error`` and
   ``completionTime``: the worker when it fails a merge, the operator when the worker could not (OOMKilled,
   deadline, lost Job). A terminal phase is never overwritten (``phases.can_transition``);
@@ -33,7 +34,16 @@ SHARED_FIELDS: Final = frozenset({"phase", "message", "clips", "error", "complet
 FIELDS: Final[Mapping[Writer, frozenset[str]]] = {
     Writer.WORKER: SHARED_FIELDS | {"stage", "progress", "startTime", "result"},
     Writer.OPERATOR: SHARED_FIELDS
-    | {"stage", "progress", "jobName", "attempts", "queuePosition", "conditions", "observedGeneration"},
+    | {
+        "stage",
+        "progress",
+        "jobName",
+        "attempts",
+        "queuePosition",
+        "conditions",
+        "observedGeneration",
+        "duration",
+    },
     Writer.NOTIFIER: frozenset({"notification"}),
 }
 PHASES: Final[Mapping[Writer, frozenset[Phase]]] = {

@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from videomerge_contract.enums import ErrorReason, Phase, Stage
-from videomerge_contract.models import Condition, MergeError, VideoMergeStatus, set_condition
+from videomerge_contract.models import (
+    Condition,
+    MergeError,
+    VideoMergeStatus,
+    format_duration,
+    set_condition,
+)
 from videomerge_contract.phases import can_transition, is_terminal
 from videomerge_contract.resource import (
     CONDITION_COMPLETE,
@@ -221,6 +227,10 @@ def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None =
         patch["queuePosition"] = None
     if attempts is not None and attempts > (s.attempts or 0):
         patch["attempts"] = attempts
+    if s.phase == Phase.COMPLETED and s.result is not None:
+        duration = format_duration(s.result.duration_seconds)
+        if s.duration != duration:
+            patch["duration"] = duration
     return _finish(merge, patch, events, ending if announced else None)
 
 

@@ -3,10 +3,12 @@
 import subprocess
 
 import pytest
+import yaml
 from support.kube import ROOT
 from support.tools import tool
 
 CHART = ROOT / "charts" / "videomerge"
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
 VALUE_SETS = {
     "default": [],
     "local": ["-f", str(CHART / "values-local.yaml")],
@@ -21,6 +23,14 @@ VALUE_SETS = {
         "api.auth.existingSecret=tokens",
         "--set",
         "operator.deleteS3Objects=true",
+        "--set",
+        "operator.namespaces={default}",
+        "--set",
+        "imagePullSecrets[0].name=regcred",
+        "--set",
+        "worker.tolerations[0].key=media",
+        "--set",
+        "worker.tolerations[0].operator=Exists",
     ],
 }
 
@@ -43,9 +53,13 @@ def test_rendered_manifests_pass_server_side_dry_run(kubeconfig, namespace, valu
         capture_output=True,
         text=True,
     ).stdout
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    for doc in docs:  # as Helm does: namespaced objects without a namespace go to the release's
+        if doc["kind"] not in CLUSTER_SCOPED:
+            doc["metadata"].setdefault("namespace", namespace)
     applied = subprocess.run(
-        ["kubectl", "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-n", namespace, "-f", "-"],
-        input=rendered,
+        ["kubectl", "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", "-"],
+        input=yaml.safe_dump_all(docs),
         capture_output=True,
         text=True,
     )

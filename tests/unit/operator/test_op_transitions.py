@@ -113,9 +113,10 @@ def test_failed_by_the_operator():
 def test_acknowledging_a_completion_written_by_the_worker():
     status = {**COMPLETED, "attempts": 1, "jobName": "vm-m1"}
     change = acknowledge_terminal(view(status), NOW, attempts=1)
-    assert set(change.patch) == {"conditions", "observedGeneration"}, (
+    assert set(change.patch) == {"conditions", "observedGeneration", "duration"}, (
         "phase, result and time stay the worker's"
     )
+    assert change.patch["duration"] == "12.5s"
     cond = condition(change.patch, "Complete")
     assert (cond["status"], cond["reason"]) == ("True", "MergeCompleted")
     assert "12.5s" in cond["message"]
@@ -139,3 +140,18 @@ def test_condition_transition_time_moves_only_when_the_status_changes():
         condition(later, "JobCreated")["lastTransitionTime"]
         == condition(first, "JobCreated")["lastTransitionTime"]
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(7.024, "7.0s"), (7, "7.0s"), (10, "10.0s"), (59.94, "59.9s"), (65.4, "1m05s"), (3723, "1h02m03s")],
+)
+def test_a_completed_merge_shows_its_duration_with_a_unit(seconds, shown):
+    result = {
+        "mergedUrl": "https://s3/x",
+        "durationSeconds": seconds,
+        "processingTime": 1.0,
+        "clipsMerged": 2,
+    }
+    merge = view({"phase": "Completed", "result": result, "startTime": "2026-01-01T12:00:01Z"})
+    assert acknowledge_terminal(merge, T0).patch["duration"] == shown
