@@ -48,7 +48,11 @@ def test_merge_completes_and_the_file_is_what_was_asked(api, clip_server, instal
     row = installation.kubectl("get", "videomerges", task_id, "--no-headers")
     assert "Completed" in row and " 3 " in f" {row} "
     wide = installation.kubectl("get", "videomerges", task_id, "-o", "wide")
-    assert "URL" in wide.splitlines()[0] and "http://127.0.0.1:9000/" in wide
+    header, line = wide.splitlines()
+    assert "JOB" in header and "http://" not in wide, "-o wide without the presigned URL"
+    assert f" {task_id} " in f" {line} ", "the Job is named after the merge (no vm-vm-)"
+    duration = installation.kubectl("get", "videomerges", task_id, "-o", "jsonpath={.status.duration}")
+    assert duration.endswith("s") and duration in line, duration
     described = installation.kubectl("describe", "videomerge", task_id)
     assert "Events:" in described and "Normal" in described
     obj = client.CustomObjectsApi(installation.kube).get_namespaced_custom_object(
