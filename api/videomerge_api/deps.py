@@ -20,6 +20,7 @@ _DESCRIPTIONS = {
     404: "No merge with this id among the caller's (or it was cancelled).",
     409: "Conflict; see `message`.",
     413: "Request body too large.",
+    415: "The body was not sent as `Content-Type: application/json`.",
     422: "The request is not valid; `message` says why, `detail` lists each violation.",
     429: "Over a limit: the client's request rate, or (POST) its unfinished merges; `message` says which. "
     "Retry after `Retry-After` seconds.",

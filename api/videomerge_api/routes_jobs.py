@@ -40,7 +40,7 @@ router = APIRouter(tags=["jobs"])
             "model": SyncTimeoutBody,
             "description": "`background: false` and still running: poll the job.",
         },
-        **error_docs(401, 409, 413, 422, 429, 503),
+        **error_docs(401, 409, 413, 415, 422, 429, 503),
     },
     summary="Start a merge as a job",
     description="`background: true` (default) answers 202 with a job_id at once. `background: false` waits "

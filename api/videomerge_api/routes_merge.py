@@ -66,7 +66,7 @@ def merge_router(list_max_limit: int) -> APIRouter:
         response_model=MergeAccepted,
         responses={
             202: {"content": examples.json_examples(accepted=examples.ACCEPTED)},
-            **error_docs(401, 409, 413, 429, 503),
+            **error_docs(401, 409, 413, 415, 429, 503),
             422: {"model": ErrorBody, "content": examples.json_examples(invalid=examples.INVALID)},
         },
         summary="Start a merge",

@@ -73,6 +73,7 @@ def test_a_body_that_is_not_json_is_415_saying_so(client, store, content_type, m
     response = client.post(path, content=b"video_urls=https%3A%2F%2Fexample.com%2Fa.mp4", headers=headers)
     assert (response.status_code, response.json()["message"]) == (415, message)
     assert store.list(10).items == []
+    assert "415" in client.get("/openapi.json").json()["paths"][path]["post"]["responses"]  # documented
 
 
 def test_query_mistakes_stay_422(client):
