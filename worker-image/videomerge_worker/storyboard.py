@@ -123,6 +123,8 @@ def group_command(
             args += ["-noaccurate_seek", "-ss", f"{tile.start + into:.3f}"]
         elif tile.start > 0:
             args += ["-ss", f"{tile.start + min(ACCURATE_SEEK_INTO, tile.length / 2):.3f}"]
+        # Our own MP4 states every stream's parameters in its index: no probing of packets needed.
+        args += ["-analyzeduration", "0", "-probesize", "32"]
         args += ["-threads", "1", "-an", "-sn", "-dn", "-i", f"file:{merged}"]
     # Each input gives one frame; FFmpeg stops reading an input once its filters are done with it (the
     # split for the poster comes after the trim: before it, the first input was decoded to its end).
