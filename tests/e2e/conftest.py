@@ -33,6 +33,13 @@ class Installation:
             .splitlines()[-1]
         )
 
+    def webhook_secret(self) -> str:
+        """The webhook signing secret the chart generated (what `make webhook-secret` prints)."""
+        out = subprocess.run(
+            ["make", "-s", "webhook-secret"], cwd=ROOT, check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip().splitlines()[-1]
+
     def kubectl(self, *args: str) -> str:
         return subprocess.run(
             ["kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace, *args],

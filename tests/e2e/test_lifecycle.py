@@ -87,6 +87,7 @@ def test_helm_upgrade_then_uninstall_leaves_no_workload(api, clip_server, instal
     helm = [str(tool("helm")), "--kubeconfig", installation.kubeconfig, "-n", installation.namespace]
     chart = ROOT / "charts" / "videomerge"
     token_before = installation.admin_token()
+    webhook_secret_before = installation.webhook_secret()
     subprocess.run(
         [
             *helm,
@@ -115,6 +116,7 @@ def test_helm_upgrade_then_uninstall_leaves_no_workload(api, clip_server, instal
     assert '"name":"VIDEOMERGE_OPERATOR_MAX_CONCURRENT","value":"3"' in env
     wait(_ready, 120, "the API after the upgrade")
     assert installation.admin_token() == token_before  # the generated token survives upgrades
+    assert installation.webhook_secret() == webhook_secret_before  # so does the webhook signing secret
     task_id = api.post("/api/v1/merge", json=merge_body(clip_server, [next(iter(CLIPS))])).json()["task_id"]
     assert follow(api, task_id).statuses[-1] == "completed"
 

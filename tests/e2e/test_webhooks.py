@@ -5,23 +5,14 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
 
 from standardwebhooks.webhooks import Webhook
-from support.kube import ROOT
 from support.merges import CLIPS, follow, merge_body, wait
 from support.webhook_receiver import WebhookReceiver
 
 
-def webhook_secret() -> str:
-    out = subprocess.run(
-        ["make", "-s", "webhook-secret"], cwd=ROOT, check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip().splitlines()[-1]
-
-
 def test_a_finished_merge_calls_back_signed_and_retries(api, clip_server, installation):
-    secret = webhook_secret()
+    secret = installation.webhook_secret()
     assert secret.startswith("whsec_")
     with WebhookReceiver() as receiver:
         body = merge_body(clip_server, list(CLIPS)[:2], callback_url=receiver.url("done", fail=1))
