@@ -96,7 +96,7 @@ def test_helm_upgrade_then_uninstall_leaves_no_workload(api, clip_server, instal
             str(chart),
             "-f",
             str(chart / "values-local.yaml"),
-            "--reuse-values",
+            "--reset-then-reuse-values",  # the user's values, plus defaults of values the chart added since
             "--set",
             "operator.maxConcurrent=3",
             "--wait",
