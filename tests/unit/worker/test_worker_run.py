@@ -129,7 +129,7 @@ def test_progress_never_waits_for_a_hung_api_server(server, job_env, api_for):
             writer.progress(Stage.DOWNLOADING if percent < 20 else Stage.MERGING, percent, "working")
             slowest = max(slowest, time.monotonic() - started)
             time.sleep(0.02)
-        assert slowest < 0.05
+        assert slowest < 0.5  # a hung write takes 2 s; writing inline took at least the 1 s read timeout
     finally:
         writer.stop_progress()
     assert any(progress_patches("PATCH", p) for p in fake.patches)  # it did try, from its own thread
