@@ -78,6 +78,32 @@ def test_copy_partial_and_reencode_merges_spread_over_both_workers(kind: Kind, a
     assert worker_nodes >= {f"{kind.release}-worker", f"{kind.release}-worker2"}, worker_nodes
 
 
+def test_a_videomerge_made_with_kubectl_in_the_default_namespace_completes(kind: Kind, clip_server, tmp_path):
+    # The chart's defaults serve every namespace; the operator prepares `default` for the worker.
+    manifest = tmp_path / "merge.json"
+    urls = [clip_server.url(name) for name in PLANS["copy"]]
+    body = {
+        "apiVersion": "videomerge.io/v1alpha1",
+        "kind": "VideoMerge",
+        "metadata": {"name": "kubectl-made"},
+    }
+    manifest.write_text(json.dumps({**body, "spec": {"videoUrls": urls}}))
+    kind.kubectl("delete", "videomerge", "kubectl-made", "--ignore-not-found", namespace="default")
+    kind.kubectl("apply", "-f", str(manifest), namespace="default")
+
+    def phase() -> str:
+        status = (
+            kind.kubectl_json("get", "videomerge", "kubectl-made", namespace="default").get("status") or {}
+        )
+        return str(status.get("phase", ""))
+
+    assert (
+        wait(lambda: phase() in ("Completed", "Failed") and phase(), 300, "the VideoMerge to end")
+        == "Completed"
+    )
+    kind.kubectl("delete", "videomerge", "kubectl-made", namespace="default")
+
+
 def test_a_missing_clip_fails_the_merge_and_is_named(kind: Kind, api, clip_server):
     missing = clip_server.url("no-such-clip.mp4")
     task_id = api.post("/api/v1/merge", json={"video_urls": [clip_server.url("hd-a.mp4"), missing]}).json()[
