@@ -62,7 +62,8 @@ install_chart() {
 
 start_port_forward() { # start_port_forward SERVICE LOCAL_PORT:SERVICE_PORT
   local pidfile="$KIND_RUN/port-forward-$1.pid"
-  pid_alive "$pidfile" && return 0
+  # A fresh forward each time: an old one may run a script of a checkout that has changed or gone.
+  if pid_alive "$pidfile"; then kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true; sleep 0.5; fi
   # setsid first: $! is the loop itself, leader of its own process group (down.sh stops the group).
   setsid nsenter --net="$KIND_NETNS_PATH" bash "$KIND_DIR/port-forward.sh" "$KIND_NAMESPACE" "$1" "$2" >>"$KIND_STATE/port-forward-$1.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
