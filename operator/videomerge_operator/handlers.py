@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -19,6 +20,7 @@ from videomerge_operator.controller import Controller
 from videomerge_operator.naming import CONTAINER_NAME, MANAGER, WORKER_COMPONENT, WORKLOAD_SELECTOR
 from videomerge_operator.s3_cleanup import delete_merged_object
 from videomerge_operator.settings import OperatorSettings
+from videomerge_operator.transitions import compact_if_settled
 from videomerge_operator.views import job_view, merge_view, pod_view
 
 log = logging.getLogger("videomerge_operator.handlers")
@@ -89,7 +91,8 @@ def build_registry(
 
     @kopf.index(GROUP, VERSION, PLURAL, id=MERGE_INDEX, registry=registry)
     def merge_index(**kwargs: Any) -> dict[Any, Any]:
-        return {(kwargs["namespace"], kwargs["name"]): merge_view(kwargs["body"])}
+        view = compact_if_settled(merge_view(kwargs["body"]), datetime.now(UTC))
+        return {(kwargs["namespace"], kwargs["name"]): view}
 
     @kopf.index("batch", "v1", "jobs", id=JOB_INDEX, labels=WORKLOAD_LABELS, registry=registry)
     def job_index(**kwargs: Any) -> dict[Any, Any]:

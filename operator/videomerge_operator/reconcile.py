@@ -226,7 +226,8 @@ class Reconciler:
             self.first_seen.pop(key, None)
             self.written.pop(key, None)
             return
-        if merge.deleting:
+        if merge.deleting or merge.settled:  # settled: finished and acknowledged, nothing left to do
+            self.first_seen.pop(key, None)
             return
         self.first_seen.setdefault(key, time.monotonic())
         job = self.job_of(merge)

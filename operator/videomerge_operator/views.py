@@ -18,7 +18,7 @@ JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 LEGACY_JOB_NAME_LABEL = "job-name"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MergeView:
     namespace: str
     name: str
@@ -29,6 +29,8 @@ class MergeView:
     deleting: bool
     clips: int
     status: VideoMergeStatus
+    # Finished and acknowledged: the operator will not write it again, and keeps only a compact summary.
+    settled: bool = False
 
     @property
     def key(self) -> Key:

@@ -382,3 +382,18 @@ async def test_the_operator_refuses_to_send_a_status_field_it_does_not_own(clust
     with pytest.raises(ownership.StatusOwnershipError, match="jobName"):
         await reconciler.apply(key("a"), lambda m: job_created(m, "a", T0))
     assert cluster.status_patches == 0
+
+
+async def test_a_settled_merge_is_left_alone(cluster):
+    from videomerge_operator.transitions import compact_if_settled
+
+    add(cluster, "a", status={"phase": "Completed", "completionTime": "2026-01-01T12:00:00Z"})
+    controller = make(cluster, retention_seconds=0)
+    await controller.settle()
+    patches = cluster.status_patches
+    assert patches == 1, "acknowledged once"
+    cluster.cache.merge_views[key("a")] = compact_if_settled(cluster.cache.merge_views[key("a")], T0)
+    assert cluster.cache.merge_views[key("a")].settled
+    controller.notify(key("a"))
+    await controller.settle()
+    assert cluster.status_patches == patches and cluster.jobs_created == []

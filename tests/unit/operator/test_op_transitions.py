@@ -155,3 +155,19 @@ def test_a_completed_merge_shows_its_duration_with_a_unit(seconds, shown):
     }
     merge = view({"phase": "Completed", "result": result, "startTime": "2026-01-01T12:00:01Z"})
     assert acknowledge_terminal(merge, T0).patch["duration"] == shown
+
+
+def test_an_acknowledged_end_is_kept_compact_and_an_unacknowledged_one_whole():
+    from videomerge_operator.transitions import compact_if_settled
+
+    status = {**COMPLETED, "attempts": 1, "jobName": "m1"}
+    whole = view(status)
+    assert compact_if_settled(whole, NOW) is whole, "not acknowledged yet: the operator still writes it"
+    settled = view(applied(status, acknowledge_terminal(whole, NOW, attempts=1)))
+    compact = compact_if_settled(settled, NOW)
+    assert compact.settled and compact.phase == settled.phase
+    assert compact.status.result is None and compact.status.message is None
+    assert [c.type for c in compact.status.conditions] == ["Complete"]
+    assert compact.status.completion_time == settled.status.completion_time  # what retention reads
+    running = view({"phase": "Processing"})
+    assert compact_if_settled(running, NOW) is running
