@@ -10,7 +10,7 @@ for t in "${targets[@]}"; do
   case "$t" in
     worker) apt_install nginx-light curl; "$PY" bench/worker/run.py ;;
     operator) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/operator/bench_operator.py ;;
-    api) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/api/bench_api.py ;;
+    api) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/api/bench_api.py; "$PY" bench/api/bench_api_memory.py ;;
     scale) bash "$HACK_DIR/cluster-up.sh" >/dev/null; "$PY" bench/operator/bench_scale.py ;;
     *) die "unknown benchmark $t" ;;
   esac
