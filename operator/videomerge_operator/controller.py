@@ -17,6 +17,7 @@ from typing import Final
 
 from videomerge_contract.phases import is_terminal
 from videomerge_operator.cache import Cache
+from videomerge_operator.memory import release_free_memory
 from videomerge_operator.metrics import OperatorMetrics
 from videomerge_operator.queue import plan_queue
 from videomerge_operator.reconcile import BlockedError, KubeOps, Reconciler, phase_counts
@@ -95,6 +96,7 @@ class Controller:
         if resync:
             self._dirty.update(m.key for m in merges)
             self._next_resync = now + self.settings.resync_seconds
+            release_free_memory()  # after a burst, the RSS falls back to what is held
         if now >= self._next_sweep and not self._sweeping:
             self._next_sweep = now + self.settings.retention_interval_seconds
             self._sweeping = True
