@@ -16,6 +16,7 @@ Prints a table and writes bench/results/scale.json. Needs the local cluster (mak
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -189,6 +190,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
+    signal.signal(
+        signal.SIGTERM, lambda *_: sys.exit(1)
+    )  # stopped by pid: still stop the processes, clean up
     kubeconfig = kubeconfig_path()
     kube = config.new_client_from_config(config_file=kubeconfig)
     kube.configuration.connection_pool_maxsize = 32
