@@ -1,35 +1,16 @@
 """Keeps a MergeCache in step with the API server: list, watch from its resourceVersion, renew the watch
 when the server ends it, list again on 410 Gone or after an error (with backoff). Runs in one thread."""
 
-import ctypes
-import ctypes.util
 import logging
 import threading
 
 from videomerge_api.cache import MergeCache, essentials
 from videomerge_api.metrics import ApiMetrics
 from videomerge_api.store import MergeStore, StoreError, VideoMergeObject, WatchExpiredError, WatchStream
+from videomerge_contract.memory import release_free_memory
 
 log = logging.getLogger(__name__)
 _RELIST_PAGE = 200  # a page of whole objects is held at once: up to ~120 KB each with 50 long clip URLs
-
-
-def _load_libc_trim() -> "ctypes._NamedFuncPointer | None":
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_MALLOC_TRIM = _load_libc_trim()
-
-
-def release_freed_memory() -> None:
-    """Hands memory freed by a relist back to the OS. The whole objects of a list are freed once cut to
-    their essentials, but glibc keeps the space they took (the kept parts sit between), so RSS would stay
-    at the list's size; malloc_trim returns the free pages."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 class CacheSyncer:
@@ -96,7 +77,7 @@ class CacheSyncer:
         count = len(items)
         self._cache.replace(items, resource_version)
         del page, items
-        release_freed_memory()
+        release_free_memory()
         self._count("list")
         log.info("cache synced: %d VideoMerges at resourceVersion %s", count, resource_version)
 

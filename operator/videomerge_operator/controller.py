@@ -9,15 +9,16 @@ from the cache (kopf's indexes, filled from the API server before the loop is le
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from videomerge_contract.memory import release_free_memory
 from videomerge_contract.phases import is_terminal
 from videomerge_operator.cache import Cache
-from videomerge_operator.memory import release_free_memory
 from videomerge_operator.metrics import OperatorMetrics
 from videomerge_operator.queue import plan_queue
 from videomerge_operator.reconcile import BlockedError, KubeOps, Reconciler, phase_counts
@@ -96,6 +97,7 @@ class Controller:
         if resync:
             self._dirty.update(m.key for m in merges)
             self._next_resync = now + self.settings.resync_seconds
+            gc.collect()
             release_free_memory()  # after a burst, the RSS falls back to what is held
         if now >= self._next_sweep and not self._sweeping:
             self._next_sweep = now + self.settings.retention_interval_seconds
