@@ -34,9 +34,11 @@ apt_install() { # apt_install PKG...: installs the Debian packages that are miss
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-detach() { # detach CMD...: CMD in its own session, holding none of the caller's file descriptors beyond 0-2
-  # (under `flock LOCK make up` a daemon would otherwise keep the lock's descriptor, and the lock, forever)
-  setsid bash -c 'for fd in /proc/self/fd/*; do fd="${fd##*/}"; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null; exec "$@"' detach "$@"
+detach() { # `detach CMD... &`: CMD in its own session, holding none of the caller's file descriptors beyond 0-2
+  # (under `flock LOCK make up` a daemon would otherwise keep the lock's descriptor, and the lock, forever).
+  # Every step execs, so `$!` is CMD's own pid, the one the stop scripts kill: the background subshell is no
+  # process-group leader, so setsid does not fork. Call it only in the background: it replaces its shell.
+  exec setsid bash -c 'for fd in /proc/self/fd/*; do fd="${fd##*/}"; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null; exec "$@"' detach "$@"
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
