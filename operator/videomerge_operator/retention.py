@@ -16,6 +16,8 @@ def finished_at(merge: MergeView) -> datetime | None:
     """
     if not is_terminal(merge.phase):
         return None
+    if merge.ended is not None:
+        return merge.ended
     if merge.status.completion_time is not None:
         return merge.status.completion_time
     ends = [

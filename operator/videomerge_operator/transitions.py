@@ -8,6 +8,7 @@ means there is nothing to write. A terminal phase is never changed here ("termin
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 
 from videomerge_contract.enums import ErrorReason, Phase, Stage
@@ -25,6 +26,7 @@ from videomerge_contract.resource import (
     CONDITION_JOB_CREATED,
     CONDITION_WORKER_STARTED,
 )
+from videomerge_operator.retention import finished_at
 from videomerge_operator.views import MergeView
 
 NORMAL: Final = "Normal"
@@ -235,21 +237,18 @@ def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None =
 
 
 def compact_if_settled(merge: MergeView, now: datetime) -> MergeView:
-    """A finished merge whose end is acknowledged is never written again: what the operator keeps of it is
-    what retention reads (phase, completion time, terminal condition), not its result, messages and other
-    conditions. At 10,000 held merges the full summaries took 63 MB, most of the operator's memory."""
+    """A finished merge whose end is acknowledged is never written again: the operator keeps only what
+    retention reads of it, its phase and when it ended. Its status is one object shared by every settled
+    merge of that phase: at 10,000 held merges their own slim statuses still took 29 MB (2.9 KB each)."""
     s = merge.status
     if not is_terminal(s.phase) or s.queue_position is not None or acknowledge_terminal(merge, now):
         return merge
-    ends = [c for c in s.conditions if c.type in (CONDITION_COMPLETE, CONDITION_FAILED)]
-    slim = VideoMergeStatus(
-        phase=s.phase,
-        completion_time=s.completion_time,
-        job_name=s.job_name,
-        attempts=s.attempts,
-        conditions=ends,
-    )
-    return replace(merge, status=slim, settled=True)
+    return replace(merge, status=_settled_status(s.phase), ended=finished_at(merge), settled=True)
+
+
+@cache
+def _settled_status(phase: Phase) -> VideoMergeStatus:
+    return VideoMergeStatus(phase=phase)
 
 
 def chain(merge: MergeView, *steps: Callable[[MergeView], StatusChange]) -> StatusChange:

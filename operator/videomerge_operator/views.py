@@ -29,8 +29,10 @@ class MergeView:
     deleting: bool
     clips: int
     status: VideoMergeStatus
-    # Finished and acknowledged: the operator will not write it again, and keeps only a compact summary.
+    # Finished and acknowledged: the operator will not write it again. Its status is then only its phase
+    # (one object shared by all settled merges of that phase), and ``ended`` says when it finished.
     settled: bool = False
+    ended: datetime | None = None
 
     @property
     def key(self) -> Key:

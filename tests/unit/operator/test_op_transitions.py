@@ -158,6 +158,7 @@ def test_a_completed_merge_shows_its_duration_with_a_unit(seconds, shown):
 
 
 def test_an_acknowledged_end_is_kept_compact_and_an_unacknowledged_one_whole():
+    from videomerge_operator.retention import finished_at
     from videomerge_operator.transitions import compact_if_settled
 
     status = {**COMPLETED, "attempts": 1, "jobName": "m1"}
@@ -167,7 +168,10 @@ def test_an_acknowledged_end_is_kept_compact_and_an_unacknowledged_one_whole():
     compact = compact_if_settled(settled, NOW)
     assert compact.settled and compact.phase == settled.phase
     assert compact.status.result is None and compact.status.message is None
-    assert [c.type for c in compact.status.conditions] == ["Complete"]
-    assert compact.status.completion_time == settled.status.completion_time  # what retention reads
+    assert compact.status.conditions == [] and compact.status.job_name is None
+    assert compact.ended == settled.status.completion_time is not None
+    assert finished_at(compact) == finished_at(settled)  # what retention reads
+    other = view(applied({**status, "jobName": "m2"}, acknowledge_terminal(view(status), NOW, attempts=1)))
+    assert compact_if_settled(other, NOW).status is compact.status, "one status object for all settled"
     running = view({"phase": "Processing"})
     assert compact_if_settled(running, NOW) is running
