@@ -6,19 +6,15 @@ import base64
 import binascii
 import json
 
-from videomerge_api import resources
 from videomerge_api.store import VideoMergeObject
-from videomerge_contract import RestStatus, rest_status
+from videomerge_contract import RestStatus
+from videomerge_contract.views import list_key, status_word
 
 SortKey = tuple[str, str]
 
 
 class BadTokenError(ValueError):
     pass
-
-
-def sort_key(obj: VideoMergeObject) -> SortKey:
-    return resources.created_at(obj) or "", resources.name_of(obj)
 
 
 def encode_token(key: SortKey) -> str:
@@ -35,23 +31,15 @@ def decode_token(token: str) -> SortKey:
     return raw[0], raw[1]
 
 
-def status_of(obj: VideoMergeObject) -> RestStatus:
-    phase = (obj.get("status") or {}).get("phase")
-    try:
-        return rest_status(phase)
-    except ValueError:  # a phase this version does not know yet
-        return RestStatus.PROCESSING
-
-
 def page(
     objects: list[VideoMergeObject], status: RestStatus | None, limit: int, after: SortKey | None
 ) -> tuple[list[VideoMergeObject], str | None]:
     """Up to ``limit`` objects after ``after`` (newest first) with ``status``; and the next token or None."""
     chosen = sorted(
-        (o for o in objects if status is None or status_of(o) == status), key=sort_key, reverse=True
+        (o for o in objects if status is None or status_word(o) == status), key=list_key, reverse=True
     )
     if after is not None:
-        chosen = [o for o in chosen if sort_key(o) < after]
+        chosen = [o for o in chosen if list_key(o) < after]
     items = chosen[:limit]
     more = len(chosen) > limit
-    return items, encode_token(sort_key(items[-1])) if more and items else None
+    return items, encode_token(list_key(items[-1])) if more and items else None

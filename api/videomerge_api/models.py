@@ -1,11 +1,12 @@
-"""The REST bodies the API answers with: one model per body. The request and the success result come
-from the contract (they are the REST↔CRD mapping); ``views`` fills these from a VideoMerge."""
+"""The REST bodies the API answers with: one model per body. The request, the status body (also a list
+row) and the result come from the contract (they are the REST↔CRD mapping, which the CLI shares)."""
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videomerge_contract import MergeFailure, MergeRequest, MergeResult, Phase, RestStatus, Stage
+from videomerge_contract import MergeFailure, MergeRequest, MergeResult, RestStatus
+from videomerge_contract.views import MergeStatusResponse, ProgressFields, WebhookDelivery
 
 URL_A, URL_B = "https://example.com/a.mp4", "https://example.com/b.mov"
 
@@ -33,40 +34,6 @@ class MergeAccepted(BaseModel):
     status: RestStatus = RestStatus.PENDING
     status_url: str | None = None
     result_url: str | None = None
-
-
-class ProgressFields(BaseModel):
-    """What both seeds' status answers say about a merge's progress."""
-
-    status: RestStatus
-    message: str
-    progress: int = Field(ge=0, le=100)
-    stage: Stage | None = None
-
-
-class WebhookDelivery(BaseModel):
-    """``notification`` of the REST status: how the completion webhook's delivery went."""
-
-    state: str = Field(description="delivering (retrying), delivered or failed (given up).")
-    attempts: int
-    last_error: str | None = None
-    last_status_code: int | None = None
-    next_attempt_at: str | None = None
-    delivered_at: str | None = None
-
-
-class MergeStatusResponse(ProgressFields):
-    """``GET /api/v1/merge/{task_id}/status`` (seed 002), and each item of the list."""
-
-    task_id: str
-    phase: Phase | None = None
-    queue_position: int | None = None
-    attempts: int | None = None
-    created_at: str | None = None
-    completed_at: str | None = None
-    notification: WebhookDelivery | None = Field(
-        default=None, description="Delivery of the completion webhook; only when callback_url was given."
-    )
 
 
 class ProcessAccepted(BaseModel):

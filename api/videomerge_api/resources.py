@@ -26,6 +26,9 @@ from videomerge_contract.resource import (
     LABEL_OWNER,
     LABEL_PART_OF,
 )
+from videomerge_contract.views import created_at as created_at
+from videomerge_contract.views import is_deleting as is_deleting
+from videomerge_contract.views import name_of as name_of
 
 NAME_PREFIX = "vm-"
 _NAME_HEX = 20  # 80 bits: collisions are out of reach, names stay short
@@ -76,20 +79,6 @@ def new_video_merge(name: str, spec: dict[str, Any], key_hash: str | None, owner
 def annotation(obj: VideoMergeObject, key: str) -> str | None:
     value = (obj.get("metadata", {}).get("annotations") or {}).get(key)
     return str(value) if value is not None else None
-
-
-def name_of(obj: VideoMergeObject) -> str:
-    return str(obj["metadata"]["name"])
-
-
-def created_at(obj: VideoMergeObject) -> str | None:
-    value = obj.get("metadata", {}).get("creationTimestamp")
-    return str(value) if value else None
-
-
-def is_deleting(obj: VideoMergeObject) -> bool:
-    """Cancelled but still held by a finalizer: to clients it is gone."""
-    return bool(obj.get("metadata", {}).get("deletionTimestamp"))
 
 
 def owner_of(obj: VideoMergeObject) -> str | None:

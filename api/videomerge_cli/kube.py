@@ -1,12 +1,11 @@
 """The cluster way in (``--kube``): the VideoMerge resource itself, with the current kubeconfig.
 
-What the API does for a POST is done here with the contract's models: the spec is validated by
-``VideoMergeSpec`` and the status is read through ``VideoMergeStatus`` and the phase → REST word mapping,
-so both ways in print the same words."""
+What the API does is done here with the contract: the spec is validated by ``VideoMergeSpec``, and an
+object reads as the very bodies the API answers with (``videomerge_contract.views``: status, list row,
+result), so both ways in print the same thing."""
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import urllib3
@@ -16,89 +15,24 @@ from kubernetes.config.config_exception import ConfigException
 from pydantic import ValidationError
 
 from videomerge_cli.backend import MergeOptions
-from videomerge_cli.model import CliError, ExitCode, MergeOutcome, MergeState, unreachable, usage_error
-from videomerge_contract import (
-    API_VERSION,
-    GROUP,
-    KIND,
-    PLURAL,
-    VERSION,
-    Phase,
-    RestStatus,
-    VideoMergeSpec,
-    VideoMergeStatus,
-    rest_status,
+from videomerge_cli.model import (
+    CliError,
+    ExitCode,
+    MergeOutcome,
+    MergeState,
+    outcome_from_object,
+    state_from_object,
+    unreachable,
+    usage_error,
 )
+from videomerge_contract import API_VERSION, GROUP, KIND, PLURAL, VERSION, VideoMergeSpec
 from videomerge_contract.resource import APP_NAME, LABEL_NAME, LABEL_PART_OF
+from videomerge_contract.views import is_deleting, list_key, status_word
 
 NAME_PREFIX = "vm-"
 REQUEST_TIMEOUT = 10
 WATCH_SECONDS = 60
 T = TypeVar("T")
-
-
-def utc_text(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def state_from_object(obj: dict[str, Any]) -> MergeState:
-    meta = obj.get("metadata", {})
-    name = str(meta.get("name", ""))
-    try:
-        status = VideoMergeStatus.from_crd(obj.get("status"))
-    except ValidationError:
-        phase = (obj.get("status") or {}).get("phase")
-        word = rest_status(phase if phase in set(Phase) else None)
-        return MergeState(
-            name, word.value, "status details unavailable", created_at=meta.get("creationTimestamp")
-        )
-    word = rest_status(status.phase)
-    message = status.message or (status.error.message if status.error else "") or _DEFAULT_MESSAGE[word]
-    return MergeState(
-        task_id=name,
-        status=word.value,
-        message=message,
-        progress=100 if word is RestStatus.COMPLETED else (status.progress or 0),
-        stage=status.stage.value if status.stage else None,
-        created_at=meta.get("creationTimestamp"),
-        completed_at=utc_text(status.completion_time),
-        clips=status.clips or len((obj.get("spec") or {}).get("videoUrls", [])) or None,
-        raw={"task_id": name, "status": word.value, "phase": status.phase, "message": message},
-    )
-
-
-_DEFAULT_MESSAGE = {
-    RestStatus.PENDING: "Merge is waiting to start",
-    RestStatus.PROCESSING: "Merge in progress",
-    RestStatus.COMPLETED: "Merge completed",
-    RestStatus.FAILED: "Merge failed",
-}
-
-
-def outcome_from_object(obj: dict[str, Any]) -> MergeOutcome | None:
-    name = str(obj.get("metadata", {}).get("name", ""))
-    status = VideoMergeStatus.from_crd(obj.get("status"))
-    if status.phase == Phase.COMPLETED and status.result is not None:
-        r = status.result
-        body = r.model_dump(mode="json", exclude_none=True, exclude={"bucket", "object_key"})
-        return MergeOutcome(
-            task_id=name,
-            success=True,
-            merged_url=r.merged_url,
-            duration_seconds=r.duration_seconds,
-            processing_time=r.processing_time,
-            clips_merged=r.clips_merged,
-            size_bytes=r.size_bytes,
-            poster_url=r.poster_url,
-            storyboard_url=r.storyboard_url,
-            raw={"task_id": name, "success": True, **body},
-        )
-    if status.phase == Phase.FAILED:
-        reason = status.error.reason.value if status.error else "Unknown"
-        error = status.error.message if status.error else (status.message or "Merge failed")
-        raw = {"task_id": name, "success": False, "status": "failed", "reason": reason, "error": error}
-        return MergeOutcome(task_id=name, success=False, reason=reason, error=error, raw=raw)
-    return None
 
 
 class KubeBackend:
@@ -165,12 +99,15 @@ class KubeBackend:
             )
         )
         items = sorted(
-            answer.get("items", []),
-            key=lambda o: (o["metadata"].get("creationTimestamp", ""), o["metadata"]["name"]),
+            (
+                o
+                for o in answer.get("items", [])
+                if not is_deleting(o) and (status is None or status_word(o) == status)
+            ),
+            key=list_key,
             reverse=True,
         )
-        states = [state_from_object(o) for o in items if not o["metadata"].get("deletionTimestamp")]
-        return [s for s in states if status is None or s.status == status][:limit]
+        return [state_from_object(o) for o in items[:limit]]
 
     def cancel(self, task_id: str) -> str:
         self._call(

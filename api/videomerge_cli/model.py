@@ -1,8 +1,13 @@
-"""What the CLI knows of a merge, whichever way it reached it (REST or the cluster), and its exit codes."""
+"""What the CLI knows of a merge, whichever way it reached it (REST or the cluster), and its exit codes.
+
+A VideoMerge object read from the cluster goes through the contract's REST views
+(``videomerge_contract.views``) first, so it reads exactly as the API's answer for it."""
 
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+
+from videomerge_contract.views import VideoMergeObject, name_of, result_view, status_view
 
 
 class ExitCode(IntEnum):
@@ -43,7 +48,6 @@ class MergeState:
     stage: str | None = None
     created_at: str | None = None
     completed_at: str | None = None
-    clips: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -78,7 +82,6 @@ def state_from_rest(body: dict[str, Any]) -> MergeState:
         stage=body.get("stage"),
         created_at=body.get("created_at"),
         completed_at=body.get("completed_at"),
-        clips=body.get("clips"),
         raw=body,
     )
 
@@ -98,3 +101,14 @@ def outcome_from_rest(task_id: str, body: dict[str, Any]) -> MergeOutcome:
         error=body.get("error"),
         raw={"task_id": task_id, **body},
     )
+
+
+def state_from_object(obj: VideoMergeObject) -> MergeState:
+    """The object as the API's ``/status`` body (and list row) reads."""
+    return state_from_rest(status_view(obj).model_dump(mode="json"))
+
+
+def outcome_from_object(obj: VideoMergeObject) -> MergeOutcome | None:
+    """The object as the API's ``/result`` body reads; None while the merge runs."""
+    outcome = result_view(obj)
+    return None if outcome is None else outcome_from_rest(name_of(obj), outcome.model_dump(mode="json"))

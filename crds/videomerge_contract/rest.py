@@ -1,8 +1,8 @@
 """The REST↔CRD mapping that more than one component uses: the seeds' request (snake_case) ↔ ``spec``, and
 a finished merge's outcome (``/result``, and the completion webhook's body) from ``status``.
 
-REST bodies only the API answers with (status, accepted, lists, errors) are the API's own
-(``videomerge_api.models`` and ``views``)."""
+The status body (also each list row) of a VideoMerge object is ``views``, shared by the API and the CLI;
+bodies only the API answers with (accepted, errors, seed 000's job status) are the API's own."""
 
 from typing import Any
 

@@ -1,9 +1,9 @@
-"""The REST status answer of a VideoMerge (the API's own body; the outcome mapping is the contract's)."""
+"""The REST status body of a VideoMerge, the contract's (the API answers with it, the CLI's --kube prints it)."""
 
 import pytest
 
-from videomerge_api.views import status_response
 from videomerge_contract import Phase, RestStatus
+from videomerge_contract.views import status_response
 
 
 @pytest.mark.parametrize(
