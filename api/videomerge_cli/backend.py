@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from videomerge_cli.model import MergeOutcome, MergeState
 
@@ -13,6 +13,14 @@ class MergeOptions:
     quality: str | None = None
     aspect_ratio: str | None = None
     fit: str | None = None
+
+    def request_fields(self) -> dict[str, Any]:
+        """The REST request's fields (snake_case), leaving out what was not asked for: the service's default."""
+        fields: dict[str, Any] = {"video_urls": self.video_urls}
+        for key, value in (("quality", self.quality), ("aspect_ratio", self.aspect_ratio), ("fit", self.fit)):
+            if value is not None:
+                fields[key] = value
+        return fields
 
 
 class Backend(Protocol):

@@ -50,16 +50,8 @@ class KubeBackend:
         self.where = f"namespace {self.namespace} of {api_client.configuration.host}"
 
     def create(self, options: MergeOptions) -> MergeState:
-        fields: dict[str, Any] = {"video_urls": options.video_urls}
-        for key, value in (
-            ("quality", options.quality),
-            ("aspect_ratio", options.aspect_ratio),
-            ("fit", options.fit),
-        ):
-            if value is not None:
-                fields[key] = value
         try:
-            spec = VideoMergeSpec.model_validate(fields)
+            spec = VideoMergeSpec.model_validate(options.request_fields())
         except ValidationError as error:
             raise usage_error(_first_problem(error)) from None
         body = {

@@ -28,15 +28,7 @@ class RestBackend:
         self._client = httpx.Client(base_url=self.where, headers=headers, timeout=timeout)
 
     def create(self, options: MergeOptions) -> MergeState:
-        body: dict[str, Any] = {"video_urls": options.video_urls}
-        for key, value in (
-            ("quality", options.quality),
-            ("aspect_ratio", options.aspect_ratio),
-            ("fit", options.fit),
-        ):
-            if value is not None:
-                body[key] = value
-        answer = self._request("POST", "/api/v1/merge", json=body)
+        answer = self._request("POST", "/api/v1/merge", json=options.request_fields())
         return state_from_rest(answer.json())
 
     def status(self, task_id: str) -> MergeState:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from origin import nginx_origin  # noqa: E402
+from support.media import concat_copy_command  # noqa: E402
 
 from videomerge_contract import Quality  # noqa: E402
 from videomerge_worker.ffmpeg_args import ENCODINGS  # noqa: E402
@@ -225,26 +226,6 @@ def pictures_case(merged: Path, clips: list[Path], copy: Case, work: Path, repea
     return Case("pictures", what, 0.05, [best(copy.worker)], runs[1:], "copy")
 
 
-def bare_concat(clips: list[Path], work: Path, name: str) -> list[str]:
-    listing = work / f"{name}.txt"
-    listing.write_text("".join(f"file '{c}'\n" for c in clips))
-    return [
-        "ffmpeg",
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "concat",
-        "-safe",
-        "0",
-        "-i",
-        str(listing),
-        "-c",
-        "copy",
-        str(work / f"{name}.mp4"),
-    ]
-
-
 def bare_reencode(clips: list[Path], work: Path, width: int, height: int, fps: int) -> list[str]:
     """All four clips through one graph, encoded as the worker encodes at quality medium."""
     encoding = ENCODINGS[Quality.MEDIUM]
@@ -309,7 +290,9 @@ def main() -> int:
         urls = lambda clips: [origin.url(x.name) for x in clips]  # noqa: E731
 
         def copy(what: str, clips: list[Path], bare: str, assemble: bool) -> list[Case]:
-            floor = Baseline("concat", 1.0 if assemble else None, bare_concat(clips, work, bare), [])
+            floor = Baseline(
+                "concat", 1.0 if assemble else None, concat_copy_command(clips, work / f"{bare}.mp4"), []
+            )
             floor.outputs.append(Path(floor.command[-1]))
             baselines = [floor, parallel_download(urls(clips), work)] if assemble else [floor]
             return compare(

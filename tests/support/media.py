@@ -15,6 +15,28 @@ _VIDEO_CODEC_ARGS = {
 }
 
 
+def concat_copy_command(files: list[Path], output: Path) -> list[str]:
+    """Bare FFmpeg's copy merge of local files, ``ffmpeg -f concat -safe 0 -i LIST -c copy``: what the
+    worker's copy merge is checked and measured against. Writes LIST beside ``output``."""
+    listing = output.with_suffix(".txt")
+    listing.write_text("".join(f"file '{f}'\n" for f in files))
+    return [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(listing),
+        "-c",
+        "copy",
+        str(output),
+    ]
+
+
 @dataclass(frozen=True)
 class ClipSpec:
     width: int = 320

@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.media import concat_copy_command
 
 from videomerge_contract.objects import picture_keys
 from videomerge_worker.storyboard import (
@@ -65,26 +66,7 @@ def clips(tmp_path_factory) -> list[tuple[Path, str, float]]:
 
 
 def copy_merge(files: list[Path], output: Path) -> Path:
-    listing = output.with_suffix(".txt")
-    listing.write_text("".join(f"file '{f}'\n" for f in files))
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-c",
-            "copy",
-            str(output),
-        ],
-        check=True,
-    )
+    subprocess.run(concat_copy_command(files, output), check=True)
     return output
 
 
