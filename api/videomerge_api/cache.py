@@ -3,14 +3,16 @@
 The syncer feeds it (``replace`` after a list, ``apply`` per watch event) from its thread; request handlers
 read it. Listeners hear the name of every object that changed, so a waiting request can wake up.
 
-Only what the status, result and list answers need is kept (``essentials``): never the spec, whose clip
-URLs can weigh 100 KiB a merge, nor the conditions. A cached merge costs about 1–2 KB.
+Only what the status, result and list answers need is kept (``essentials``): of the spec, whose clip URLs
+can weigh 100 KiB a merge, only ``cancel`` (a DELETE and the quota read it); no conditions. A cached merge
+costs about 1–2 KB.
 """
 
 import threading
 from collections.abc import Callable, Iterable
 
 from videomerge_api.store import VideoMergeObject, WatchEvent
+from videomerge_contract import CANCEL_PATCH, cancel_requested
 from videomerge_contract.resource import LABEL_OWNER
 
 Listener = Callable[[str], None]
@@ -36,6 +38,8 @@ def essentials(obj: VideoMergeObject) -> VideoMergeObject:
     owner = (meta.get("labels") or {}).get(LABEL_OWNER)
     if owner:
         kept["metadata"]["labels"] = {LABEL_OWNER: owner}
+    if cancel_requested(obj.get("spec")):
+        kept["spec"] = dict(CANCEL_PATCH["spec"])
     status = obj.get("status")
     if isinstance(status, dict) and status:
         kept["status"] = {k: status[k] for k in _STATUS_KEPT if k in status}

@@ -67,8 +67,14 @@ class MergeList(BaseModel):
 
 
 class MergeCancelled(BaseModel):
+    """202 of ``DELETE /api/v1/merge/{task_id}``: what was done, in ``message`` and ``removed``."""
+
     task_id: str
-    message: str = "Merge cancelled"
+    message: str
+    removed: bool = Field(
+        description="true: the record is deleted (the merge had finished); false: the merge is being "
+        "cancelled and its record stays, to read as failed with reason Cancelled."
+    )
 
 
 class ValidationIssue(BaseModel):

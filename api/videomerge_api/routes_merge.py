@@ -25,9 +25,9 @@ from videomerge_api.models import (
     MergeStatusResponse,
     NotFinishedBody,
 )
-from videomerge_api.service import MergeService
+from videomerge_api.service import MergeService, phase_of
 from videomerge_api.views import result_view, status_json, status_view
-from videomerge_contract import MergeRequest, RestStatus
+from videomerge_contract import DeleteAction, MergeRequest, RestStatus, delete_message
 
 
 class ListQuery(BaseModel):
@@ -49,12 +49,6 @@ class ListQuery(BaseModel):
 TaskId = Annotated[
     str, Path(description="The task_id returned by POST /api/v1/merge.", examples=[examples.TASK])
 ]
-
-
-def cancel_message(before: RestStatus) -> str:
-    if before in (RestStatus.COMPLETED, RestStatus.FAILED):
-        return f"Merge removed: it had already {before.value}, so nothing was stopped; its record is deleted"
-    return "Merge cancelled: it is stopped and its record deleted"
 
 
 def merge_router(list_max_limit: int) -> APIRouter:
@@ -159,14 +153,21 @@ def merge_router(list_max_limit: int) -> APIRouter:
         status_code=202,
         response_model=MergeCancelled,
         responses=error_docs(401, 404, 429, 503),
-        summary="Cancel a merge",
-        description="Deletes the merge. One still pending or processing is stopped: its Kubernetes Job and "
-        "pod go with it. One already finished is only removed: its record goes (its status and result "
-        "read 404 from then on) and, where the operator deletes stored files, its merged file and pictures "
-        "too. `message` says which happened.",
+        summary="Cancel a merge, or remove a finished one",
+        description="A merge still pending or processing is **cancelled**: its Kubernetes Job and pod are "
+        "stopped and it ends `failed` with `reason: Cancelled` (`/result`), its completion webhook is "
+        "sent (`merge.cancelled`), and its record stays until retention or a DELETE once it has failed "
+        "(`removed: false`). A DELETE while it is being cancelled changes nothing and says so. A merge "
+        "already finished is **removed**: its record goes (its status and result read 404 from then on) "
+        "and, where the operator deletes stored files, its merged file and pictures too (`removed: true`). "
+        "`message` says which happened.",
     )
     async def cancel_merge(task_id: TaskId, service: Service, client: CurrentClient) -> MergeCancelled:
-        before = status_view(await service.cancel(task_id, client)).status
-        return MergeCancelled(task_id=task_id, message=cancel_message(before))
+        obj, action = await service.cancel(task_id, client)
+        return MergeCancelled(
+            task_id=task_id,
+            message=delete_message(action, phase_of(obj)),
+            removed=action is DeleteAction.REMOVE,
+        )
 
     return router

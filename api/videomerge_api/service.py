@@ -17,12 +17,20 @@ from videomerge_api.cache import MergeCache
 from videomerge_api.clients import Client
 from videomerge_api.errors import ApiProblemError
 from videomerge_api.metrics import ApiMetrics
-from videomerge_api.store import AlreadyExistsError, MergeStore, NotFoundError, VideoMergeObject, list_all
-from videomerge_contract import MergeRequest, is_terminal
+from videomerge_api.store import (
+    AlreadyExistsError,
+    ConflictError,
+    MergeStore,
+    NotFoundError,
+    VideoMergeObject,
+    list_all,
+)
+from videomerge_contract import DeleteAction, MergeRequest, cancel_requested, delete_action, is_terminal
 from videomerge_contract.resource import ANNOTATION_IDEMPOTENCY_KEY, ANNOTATION_REQUEST_HASH
 
 T = TypeVar("T")
 _UNSEEN_HORIZON_SECONDS = 30.0
+_CANCEL_ATTEMPTS = 5
 
 
 def phase_of(obj: VideoMergeObject) -> str | None:
@@ -122,6 +130,7 @@ class MergeService:
         return (
             resources.owner_of(obj) == client.name
             and not resources.is_deleting(obj)
+            and not cancel_requested(obj.get("spec"))
             and not is_terminal(phase_of(obj))
         )
 
@@ -136,7 +145,7 @@ class MergeService:
                 f"Idempotency-Key already used for merge {task_id} with a different body; use a new key",
                 extra={"task_id": task_id},
             )
-        if resources.is_deleting(existing):
+        if resources.is_deleting(existing) or cancel_requested(existing.get("spec")):
             raise ApiProblemError(
                 409, f"merge {task_id} of this Idempotency-Key was cancelled; use a new key"
             )
@@ -167,12 +176,31 @@ class MergeService:
             o for o in await self._all_objects() if not resources.is_deleting(o) and visible_to(o, client)
         ]
 
-    async def cancel(self, name: str, client: Client) -> VideoMergeObject:
-        """Deletes the merge; returns it as it was just before (the caller says what that meant)."""
+    async def cancel(self, name: str, client: Client) -> tuple[VideoMergeObject, DeleteAction]:
+        """A DELETE: an unfinished merge is cancelled (``spec.cancel``; the operator stops it and it ends
+        failed, reason Cancelled, its record kept), a finished one removed. Returns the merge as it was
+        just before, and what was done (``videomerge_contract.cancellation``)."""
         obj = await self.read(name, client)
-        await self._run(partial(self.store.delete, name))
-        self._just_created.pop(name, None)  # no longer counts against the quota, seen by the cache or not
-        return obj
+        for _ in range(_CANCEL_ATTEMPTS):
+            action = delete_action(phase_of(obj), cancel_requested(obj.get("spec")))
+            if action is DeleteAction.REMOVE:
+                await self._run(partial(self.store.delete, name))
+            elif action is DeleteAction.CANCEL:
+                version = str(obj.get("metadata", {}).get("resourceVersion", ""))
+                try:  # conditional: a merge that finished meanwhile is removed instead, not "cancelled"
+                    await self._run(partial(self.store.request_cancel, name, version))
+                except ConflictError:
+                    obj = await self._run(partial(self.store.get, name))
+                    if resources.is_deleting(obj) or not visible_to(obj, client):
+                        raise NotFoundError(name) from None
+                    continue
+            self._just_created.pop(name, None)  # no longer counts against the quota, seen by the cache or not
+            return obj, action
+        raise ApiProblemError(
+            409,
+            f"merge {name} kept changing while it was being cancelled; try again",
+            extra={"task_id": name},
+        )
 
     async def wait_terminal(
         self, name: str, client: Client, timeout: float, disconnected: Callable[[], Awaitable[bool]]

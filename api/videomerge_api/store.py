@@ -1,4 +1,4 @@
-"""The Kubernetes access the API needs, as a small interface: create/get/list/delete/watch VideoMerges.
+"""The Kubernetes access the API needs, as a small interface: create/get/list/delete/cancel/watch VideoMerges.
 
 Objects are the raw JSON dicts of the resource (``metadata``, ``spec``, ``status``), exactly as the API
 server returns them. ``store_kube`` talks to a real API server; ``store_memory`` mimics one in memory.
@@ -22,6 +22,10 @@ class NotFoundError(StoreError):
 
 class AlreadyExistsError(StoreError):
     pass
+
+
+class ConflictError(StoreError):
+    """The object changed since the resourceVersion a conditional write named: read it again."""
 
 
 class InvalidError(StoreError):
@@ -76,6 +80,11 @@ class MergeStore(Protocol):
     def list(self, limit: int, continue_token: str | None = None) -> ListPage: ...
 
     def delete(self, name: str) -> None: ...
+
+    def request_cancel(self, name: str, resource_version: str) -> VideoMergeObject:
+        """Sets ``spec.cancel`` (a JSON merge patch), only if the object is still at ``resource_version``
+        (else ConflictError)."""
+        ...
 
     def watch(self, resource_version: str, timeout_seconds: int) -> WatchStream: ...
 

@@ -12,6 +12,7 @@ from kubernetes import client
 from videomerge_api.settings import ApiSettings
 from videomerge_api.store import (
     AlreadyExistsError,
+    ConflictError,
     InvalidError,
     ListPage,
     NotFoundError,
@@ -21,7 +22,7 @@ from videomerge_api.store import (
     WatchExpiredError,
     parse_watch_line,
 )
-from videomerge_contract import kube_client
+from videomerge_contract import CANCEL_PATCH, kube_client
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,25 @@ class KubeMergeStore:
         translate(
             lambda: call(*self._args(), name, propagation_policy="Background", _request_timeout=self._timeout)
         )
+
+    def request_cancel(self, name: str, resource_version: str) -> VideoMergeObject:
+        call = self._custom.patch_namespaced_custom_object
+        patch = {**CANCEL_PATCH, "metadata": {"resourceVersion": resource_version}}
+        try:
+            return cast(
+                VideoMergeObject,
+                translate(
+                    lambda: call(
+                        *self._args(),
+                        name,
+                        patch,
+                        _content_type="application/merge-patch+json",
+                        _request_timeout=self._timeout,
+                    )
+                ),
+            )
+        except AlreadyExistsError as exc:  # a 409 on a patch: the resourceVersion is not the current one
+            raise ConflictError(str(exc)) from None
 
     def watch(self, resource_version: str, timeout_seconds: int) -> KubeWatchStream:
         call = self._watch_custom.list_namespaced_custom_object

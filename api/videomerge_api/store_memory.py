@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from videomerge_api.store import (
     AlreadyExistsError,
+    ConflictError,
     InvalidError,
     ListPage,
     NotFoundError,
@@ -133,6 +134,19 @@ class MemoryMergeStore:
             if obj is None:
                 raise NotFoundError(f'videomerges.videomerge.io "{name}" not found')
             self._record("DELETED", obj)
+
+    def request_cancel(self, name: str, resource_version: str) -> VideoMergeObject:
+        with self._changed:
+            self._check("cancel")
+            obj = self._objects.get(name)
+            if obj is None:
+                raise NotFoundError(f'videomerges.videomerge.io "{name}" not found')
+            if obj["metadata"]["resourceVersion"] != resource_version:
+                raise ConflictError(f'the object has been modified; please apply your changes to "{name}"')
+            if not obj["spec"].get("cancel"):  # the API server bumps the generation on a spec change only
+                obj["spec"]["cancel"] = True
+                obj["metadata"]["generation"] += 1
+            return self._record("MODIFIED", obj)
 
     def watch(self, resource_version: str, timeout_seconds: int) -> MemoryWatchStream:
         with self._changed:  # the stream's epoch is taken with the call, as a real watch starts at once

@@ -39,7 +39,8 @@ class Backend(Protocol):
     def list(self, status: str | None, limit: int) -> list[MergeState]: ...
 
     def cancel(self, task_id: str) -> str:
-        """Cancels (deletes) the merge; returns what the service said."""
+        """Cancels an unfinished merge (it stops and ends failed, reason Cancelled; its record stays) or
+        removes a finished one; returns what the service said it did."""
         ...
 
     def follow(self, task_id: str) -> Iterator[MergeState]:

@@ -25,13 +25,26 @@ from videomerge_cli.model import (
     unreachable,
     usage_error,
 )
-from videomerge_contract import API_VERSION, GROUP, KIND, PLURAL, VERSION, VideoMergeSpec
+from videomerge_contract import (
+    API_VERSION,
+    CANCEL_PATCH,
+    GROUP,
+    KIND,
+    PLURAL,
+    VERSION,
+    DeleteAction,
+    VideoMergeSpec,
+    cancel_requested,
+    delete_action,
+    delete_message,
+)
 from videomerge_contract.resource import APP_NAME, LABEL_NAME, LABEL_PART_OF
 from videomerge_contract.views import is_deleting, list_key, status_word
 
 NAME_PREFIX = "vm-"
 REQUEST_TIMEOUT = 10
 WATCH_SECONDS = 60
+CANCEL_ATTEMPTS = 5
 T = TypeVar("T")
 
 
@@ -102,19 +115,46 @@ class KubeBackend:
         return [state_from_object(o) for o in items[:limit]]
 
     def cancel(self, task_id: str) -> str:
-        self._call(
-            lambda: self._api.delete_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                task_id,
-                propagation_policy="Background",
-                _request_timeout=REQUEST_TIMEOUT,
-            ),
-            task_id,
-        )
-        return "Merge cancelled"
+        """What the API's DELETE does (``videomerge_contract.cancellation``): set ``spec.cancel`` on an
+        unfinished merge, conditional on what was read; delete a finished one."""
+        for _ in range(CANCEL_ATTEMPTS):
+            obj = self._get(task_id)
+            phase = (obj.get("status") or {}).get("phase")
+            action = delete_action(phase, cancel_requested(obj.get("spec")))
+            if action is DeleteAction.REMOVE:
+                self._call(
+                    lambda: self._api.delete_namespaced_custom_object(
+                        GROUP,
+                        VERSION,
+                        self.namespace,
+                        PLURAL,
+                        task_id,
+                        propagation_policy="Background",
+                        _request_timeout=REQUEST_TIMEOUT,
+                    ),
+                    task_id,
+                )
+            elif action is DeleteAction.CANCEL:
+                patch = {**CANCEL_PATCH, "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}}
+                try:
+                    self._api.patch_namespaced_custom_object(
+                        GROUP,
+                        VERSION,
+                        self.namespace,
+                        PLURAL,
+                        task_id,
+                        patch,
+                        _content_type="application/merge-patch+json",
+                        _request_timeout=REQUEST_TIMEOUT,
+                    )
+                except ApiException as error:
+                    if error.status == 409:  # changed since read (it may have finished): decide again
+                        continue
+                    raise _api_error(error, task_id) from None
+                except (urllib3.exceptions.HTTPError, OSError) as error:
+                    raise unreachable(f"cannot reach the cluster's API server: {_short(error)}") from None
+            return delete_message(action, phase)
+        raise usage_error(f"merge {task_id} kept changing while it was being cancelled; try again")
 
     def follow(self, task_id: str) -> Iterator[MergeState]:
         """A watch on the one resource, renewed when the server ends it."""
@@ -138,7 +178,7 @@ class KubeBackend:
                 ):
                     kind, changed = event["type"], event["object"]
                     if kind == "DELETED":
-                        raise CliError(f"merge {task_id} was deleted (cancelled)", ExitCode.FAILED)
+                        raise CliError(f"merge {task_id} was deleted", ExitCode.FAILED)
                     if kind not in ("ADDED", "MODIFIED"):
                         continue
                     version = changed["metadata"].get("resourceVersion", version)

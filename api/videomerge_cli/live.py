@@ -62,8 +62,10 @@ def wait_for(backend: Backend, first: MergeState, console: Console, show_bar: bo
             except (KeyboardInterrupt, EOFError):
                 raise _left_running(first.task_id) from None
             if cancel:
-                backend.cancel(first.task_id)
-                raise CliError(f"merge {first.task_id} cancelled", ExitCode.FAILED) from None
+                said = backend.cancel(first.task_id)
+                raise CliError(
+                    f"merge {first.task_id} cancelled (reason Cancelled): {said}", ExitCode.FAILED
+                ) from None
             console.print("Not cancelled; following it again.")
 
 

@@ -80,7 +80,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     for name, help_text in (
         ("status", "a merge's status"),
         ("result", "a finished merge's files (or why it failed)"),
-        ("cancel", "cancel a merge (it is deleted with its Job)"),
+        ("cancel", "cancel a running merge (it ends failed, reason Cancelled); remove a finished one"),
     ):
         command(name, help_text).add_argument("task_id", metavar="TASK_ID")
     for name, help_text in (

@@ -6,6 +6,15 @@ the seed documents' field names) and the CRD spec (camelCase). ``crds/videomerge
 against these models by the unit tests, so the two cannot drift.
 """
 
+from videomerge_contract.cancellation import (
+    CANCEL_PATCH,
+    CANCELLED_MESSAGE,
+    DeleteAction,
+    cancel_requested,
+    delete_action,
+    delete_message,
+    is_cancelled,
+)
 from videomerge_contract.enums import (
     AspectRatio,
     ErrorReason,
@@ -43,10 +52,13 @@ from videomerge_contract.rest import (
     MergeResult,
     result_from_status,
     webhook_body,
+    webhook_event,
 )
 
 __all__ = [
     "API_VERSION",
+    "CANCELLED_MESSAGE",
+    "CANCEL_PATCH",
     "GROUP",
     "KIND",
     "PLURAL",
@@ -55,6 +67,7 @@ __all__ = [
     "VERSION",
     "AspectRatio",
     "Condition",
+    "DeleteAction",
     "ErrorReason",
     "Fit",
     "Limits",
@@ -74,8 +87,13 @@ __all__ = [
     "VideoMergeStatus",
     "WebhookEvent",
     "can_transition",
+    "cancel_requested",
+    "delete_action",
+    "delete_message",
+    "is_cancelled",
     "is_terminal",
     "rest_status",
     "result_from_status",
     "webhook_body",
+    "webhook_event",
 ]

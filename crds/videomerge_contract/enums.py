@@ -62,6 +62,7 @@ class WebhookEvent(StrEnum):
 
     COMPLETED = "merge.completed"
     FAILED = "merge.failed"
+    CANCELLED = "merge.cancelled"  # failed with reason Cancelled: stopped at its owner's request
 
 
 class RestStatus(StrEnum):
@@ -105,6 +106,7 @@ class ErrorReason(StrEnum):
     JOB_FAILED = "JobFailed"
     JOB_LOST = "JobLost"
     INTERNAL = "Internal"
+    CANCELLED = "Cancelled"  # spec.cancel was set: the operator stopped the merge (not the worker's doing)
 
     @property
     def retryable(self) -> bool:

@@ -53,7 +53,7 @@ VideoUrl = Annotated[
 
 
 class VideoMergeSpec(CrdModel):
-    """What to merge. Immutable once created (the CRD enforces it)."""
+    """What to merge. Immutable once created (the CRD enforces it), except ``cancel``, which may only be set."""
 
     video_urls: list[VideoUrl] = Field(min_length=Limits.MIN_CLIPS, max_length=Limits.MAX_CLIPS)
     quality: Quality = Quality.HIGH
@@ -61,6 +61,11 @@ class VideoMergeSpec(CrdModel):
     fit: Fit = Fit.PAD
     # Same rules as a clip URL; the notifier POSTs the result here once the merge is finished.
     callback_url: VideoUrl | None = None
+    # Asks the operator to stop the merge (Tekton's spec.status: Cancelled, Argo's spec.shutdown): its Job
+    # is deleted and it ends Failed with reason Cancelled; a queued merge never gets a Job. Once true it
+    # stays true; on a finished merge it changes nothing. None (absent), never false, when not asked:
+    # the spec's digests (idempotency, the stored object) stay those of merges made before the field.
+    cancel: bool | None = None
 
 
 class MergeResultStatus(CrdModel):

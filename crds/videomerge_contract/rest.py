@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videomerge_contract.enums import (
     AspectRatio,
+    ErrorReason,
     Fit,
     Phase,
     Quality,
@@ -50,7 +51,7 @@ class MergeRequest(BaseModel):
     callback_url: VideoUrl | None = Field(
         default=None,
         description="http(s) URL that receives one signed POST (Standard Webhooks) with the result "
-        "once the merge is completed or failed; retried with backoff until it answers 2xx.",
+        "once the merge is completed, failed or cancelled; retried with backoff until it answers 2xx.",
     )
 
     def to_spec(self) -> VideoMergeSpec:
@@ -133,10 +134,17 @@ def result_from_status(raw_status: dict[str, Any] | None) -> MergeResult | Merge
     return None
 
 
+def webhook_event(outcome: MergeResult | MergeFailure) -> WebhookEvent:
+    """``merge.completed``, ``merge.cancelled`` (failed with reason Cancelled) or ``merge.failed``."""
+    if isinstance(outcome, MergeResult):
+        return WebhookEvent.COMPLETED
+    return WebhookEvent.CANCELLED if outcome.reason == ErrorReason.CANCELLED.value else WebhookEvent.FAILED
+
+
 def webhook_body(name: str, raw_status: dict[str, Any] | None) -> dict[str, Any] | None:
     """Body of the completion webhook: the ``/result`` body plus ``type`` and ``task_id``; None if not finished."""
     outcome = result_from_status(raw_status)
     if outcome is None:
         return None
-    event = WebhookEvent.COMPLETED if isinstance(outcome, MergeResult) else WebhookEvent.FAILED
+    event = webhook_event(outcome)
     return {"type": event.value, "task_id": name, **outcome.model_dump(mode="json")}

@@ -124,6 +124,7 @@ class Controller:
         return (
             merge is not None
             and not merge.deleting
+            and not merge.cancel_requested
             and not is_terminal(merge.phase)
             and not merge.status.job_name
             and not self.reconciler.has_job(merge)

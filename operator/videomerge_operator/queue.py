@@ -35,6 +35,8 @@ def plan_queue(merges: Iterable[MergeView], started: set[Key], limit: int, scope
     for merge in merges:
         if merge.deleting or is_terminal(merge.phase):
             continue
+        if merge.cancel_requested and merge.key not in started:  # never gets a Job, nor a place in line
+            continue
         group = merge.namespace if scope == "namespace" else ""
         if merge.key in started:
             running[group] += 1

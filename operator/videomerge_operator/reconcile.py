@@ -30,6 +30,7 @@ from videomerge_operator.transitions import (
     acknowledge_terminal,
     attempts_seen,
     blocked,
+    cancelled,
     chain,
     failed,
     job_created,
@@ -161,6 +162,9 @@ class Reconciler:
         merge = self.merge(key)
         if merge is None or merge.deleting or is_terminal(merge.phase) or self.has_job(merge):
             return
+        if merge.cancel_requested:  # cancelled while it waited: it never gets a Job
+            await self.sync(key)
+            return
         name = job_name_for(merge.name)
         manifest = build_job(merge.name, merge.namespace, merge.uid, self.settings)
         try:
@@ -233,6 +237,9 @@ class Reconciler:
         job = self.job_of(merge)
         if job is not None:
             self.created.pop(key, None)
+        if merge.cancel_requested:
+            await self._cancel(merge, job)
+            return
         if is_terminal(merge.phase):
             attempts = self.outcome_of(merge, job).attempts if job else None
             await self._finish(key, lambda m: acknowledge_terminal(m, self.clock(), attempts))
@@ -241,6 +248,26 @@ class Reconciler:
             await self._check_lost(merge)
             return
         await self._follow(merge, job)
+
+    async def _cancel(self, merge: MergeView, job: JobView | None) -> None:
+        """``spec.cancel``: the terminal status first (so the worker, once stopped, finds it and writes
+        nothing), then the Job goes, pod and all. A merge that ended by itself first keeps its end and Job."""
+        await self._finish(
+            merge.key,
+            lambda m: (
+                acknowledge_terminal(m, self.clock()) if is_terminal(m.phase) else cancelled(m, self.clock())
+            ),
+        )
+        current = self.merge(merge.key)
+        if current is None or not current.cancelled:
+            return
+        if job is None and merge.key in self.created:  # created here a moment ago, not in the cache yet
+            body = await self.kube.get_job(merge.namespace, job_name_for(merge.name))
+            job = job_view(body) if body is not None and owned_by_merge(job_view(body), merge) else None
+        if job is not None and not job.finished:
+            await self.kube.delete_job(merge.namespace, job.name, job.uid)
+            log.info("cancelled: deleted its job", extra={"merge": f"{merge.namespace}/{merge.name}"})
+        self.created.pop(merge.key, None)
 
     async def _follow(self, merge: MergeView, job: JobView) -> None:
         outcome = self.outcome_of(merge, job)

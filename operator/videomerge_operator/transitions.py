@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Final
 
+from videomerge_contract.cancellation import CANCELLED_MESSAGE
 from videomerge_contract.enums import ErrorReason, Phase, Stage
 from videomerge_contract.models import (
     Condition,
@@ -199,6 +200,27 @@ def failed(
     return _finish(merge, patch, (event,), (Phase.FAILED.value, reason.value))
 
 
+def cancelled(merge: MergeView, now: datetime) -> StatusChange:
+    """``spec.cancel`` is set on an unfinished merge: it ends Failed with reason Cancelled. The caller
+    deletes its Job once this is written, so the worker, stopped by SIGTERM, finds a terminal phase and
+    writes nothing (its writes are conditional on the resourceVersion, see ``videomerge_worker.cluster``)."""
+    if is_terminal(merge.phase) or not merge.cancel_requested:
+        return StatusChange()
+    error = MergeError(reason=ErrorReason.CANCELLED, message=CANCELLED_MESSAGE)
+    patch: dict[str, Any] = {
+        "phase": Phase.FAILED.value,
+        "message": error.message,
+        "error": error.to_crd(),
+        "completionTime": _stamp(now),
+        "queuePosition": None,
+    }
+    patch |= _conditions_patch(merge, CONDITION_FAILED, True, error.reason.value, error.message, now)
+    job = merge.status.job_name
+    told = f"Cancelled by request; {f'its Job {job} is deleted' if job else 'it had no Job yet'}"
+    event = EventSpec(NORMAL, ErrorReason.CANCELLED.value, told)
+    return _finish(merge, patch, (event,), (Phase.FAILED.value, error.reason.value))
+
+
 def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None = None) -> StatusChange:
     """The worker wrote Completed or Failed: add the matching condition and completion time, once."""
     s = merge.status
@@ -242,6 +264,8 @@ def compact_if_settled(merge: MergeView, now: datetime) -> MergeView:
     merge of that phase: at 10,000 held merges their own slim statuses still took 29 MB (2.9 KB each)."""
     s = merge.status
     if not is_terminal(s.phase) or s.queue_position is not None or acknowledge_terminal(merge, now):
+        return merge
+    if merge.cancelled:  # kept in full: a resync deletes its Job should the operator have stopped in between
         return merge
     return replace(merge, status=_settled_status(s.phase), ended=finished_at(merge), settled=True)
 

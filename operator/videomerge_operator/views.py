@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from videomerge_contract.enums import Phase
+from videomerge_contract.cancellation import cancel_requested
+from videomerge_contract.enums import ErrorReason, Phase
 from videomerge_contract.models import VideoMergeStatus
 from videomerge_contract.resource import KIND
 
@@ -33,6 +34,7 @@ class MergeView:
     # (one object shared by all settled merges of that phase), and ``ended`` says when it finished.
     settled: bool = False
     ended: datetime | None = None
+    cancel_requested: bool = False  # spec.cancel: stop it (see videomerge_contract.cancellation)
 
     @property
     def key(self) -> Key:
@@ -41,6 +43,12 @@ class MergeView:
     @property
     def phase(self) -> Phase | None:
         return self.status.phase
+
+    @property
+    def cancelled(self) -> bool:
+        """Ended because it was cancelled (Failed, reason Cancelled)."""
+        error = self.status.error
+        return self.phase == Phase.FAILED and error is not None and error.reason == ErrorReason.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ def merge_view(body: Mapping[str, Any]) -> MergeView:
         deleting=bool(meta.get("deletionTimestamp")),
         clips=len(spec.get("videoUrls") or []),
         status=VideoMergeStatus.from_crd(raw_status),
+        cancel_requested=cancel_requested(spec),
     )
 
 

@@ -4,7 +4,10 @@ import pytest
 from pydantic import ValidationError
 
 from videomerge_contract import (
+    CANCEL_PATCH,
+    CANCELLED_MESSAGE,
     AspectRatio,
+    DeleteAction,
     ErrorReason,
     Fit,
     Limits,
@@ -16,10 +19,16 @@ from videomerge_contract import (
     RestStatus,
     VideoMergeSpec,
     VideoMergeStatus,
+    WebhookEvent,
     can_transition,
+    cancel_requested,
+    delete_action,
+    delete_message,
+    is_cancelled,
     is_terminal,
     rest_status,
     result_from_status,
+    webhook_body,
 )
 from videomerge_contract.models import set_condition
 
@@ -230,3 +239,61 @@ def test_status_round_trips_in_camel_case():
     assert again["jobName"] == "vm-1-merge" and again["conditions"][0]["lastTransitionTime"].startswith(
         "2026"
     )
+
+
+CANCELLED_STATUS = {
+    "phase": "Failed",
+    "message": CANCELLED_MESSAGE,
+    "error": {"reason": "Cancelled", "message": CANCELLED_MESSAGE},
+}
+
+
+def test_a_cancelled_merge_reads_as_failed_with_reason_cancelled():
+    failure = result_from_status(CANCELLED_STATUS)
+    assert isinstance(failure, MergeFailure)
+    assert (rest_status(CANCELLED_STATUS["phase"]), failure.status, failure.reason, failure.error) == (
+        RestStatus.FAILED,
+        "failed",
+        "Cancelled",
+        "cancelled by request",
+    )
+    assert is_cancelled(CANCELLED_STATUS)
+    assert not is_cancelled({"phase": "Failed", "error": {"reason": "JobLost", "message": "gone"}})
+    assert not is_cancelled({"phase": "Processing"})
+
+
+def test_webhook_event_types():
+    assert webhook_body("vm-1", CANCELLED_STATUS) == {
+        "type": "merge.cancelled",
+        "task_id": "vm-1",
+        **result_from_status(CANCELLED_STATUS).model_dump(mode="json"),
+    }
+    failed = {"phase": "Failed", "error": {"reason": "DownloadFailed", "message": "clip 1: HTTP 404"}}
+    assert webhook_body("vm-2", failed)["type"] == WebhookEvent.FAILED == "merge.failed"
+    assert webhook_body("vm-3", {"phase": "Processing"}) is None
+
+
+def test_cancel_is_asked_by_spec_cancel_true_only():
+    assert cancel_requested(CANCEL_PATCH["spec"])
+    assert not cancel_requested({"videoUrls": [URL]})
+    assert not cancel_requested({"videoUrls": [URL], "cancel": False})
+    assert not cancel_requested(None)
+    spec = VideoMergeSpec.from_crd({"videoUrls": [URL], "cancel": True})
+    assert spec.cancel is True and spec.to_crd()["cancel"] is True
+    assert "cancel" not in MergeRequest(video_urls=[URL]).to_spec().to_crd()  # digests of old merges hold
+
+
+@pytest.mark.parametrize(
+    ("phase", "cancelling", "action", "says"),
+    [
+        (None, False, DeleteAction.CANCEL, "being cancelled"),
+        ("Queued", False, DeleteAction.CANCEL, "record stays"),
+        ("Processing", False, DeleteAction.CANCEL, "being cancelled"),
+        ("Processing", True, DeleteAction.ALREADY_CANCELLING, "already being cancelled"),
+        ("Completed", False, DeleteAction.REMOVE, "already completed"),
+        ("Failed", True, DeleteAction.REMOVE, "its record is deleted"),
+    ],
+)
+def test_what_a_delete_does(phase, cancelling, action, says):
+    assert delete_action(phase, cancelling) is action
+    assert says in delete_message(action, phase)

@@ -84,12 +84,20 @@ def test_spec_fields_enums_limits_and_defaults(schema):
         assert prop["default"] == default.value, field
 
 
-def test_spec_is_immutable(schema):
-    rules = schema["properties"]["spec"]["x-kubernetes-validations"]
-    assert {
-        "rule": "self == oldSelf",
-        "message": "spec is immutable; create a new VideoMerge instead",
-    } in rules
+def test_spec_is_immutable_but_cancel(schema):
+    """Every spec field but ``cancel`` is pinned by the immutability rule (a new field must be added to
+    it), and ``cancel`` has its own rule: once true it stays true."""
+    spec = schema["properties"]["spec"]
+    immutable, cancel_rule = spec["x-kubernetes-validations"]
+    assert "only cancel may be set" in immutable["message"]
+    for alias in _aliases(VideoMergeSpec) - {"cancel"}:
+        assert f"self.{alias} == oldSelf.{alias}" in immutable["rule"], alias
+    assert "self.cancel" not in immutable["rule"]
+    assert (
+        cancel_rule["rule"] == "!has(oldSelf.cancel) || !oldSelf.cancel || (has(self.cancel) && self.cancel)"
+    )
+    assert spec["properties"]["cancel"]["type"] == "boolean"
+    assert VideoMergeSpec.model_fields["cancel"].default is None
 
 
 def test_status_fields_match(schema):

@@ -146,10 +146,14 @@ def test_listed_namespaces_least_privilege_matrix(kubeconfig, namespace, other_n
             ("operator", "list", vm, None, "", False),
             ("operator", "create", "roles.rbac.authorization.k8s.io", ns, "", False),
             ("operator", "update", vm, other, "", False),
-            # The API: VideoMerges of its own namespace; no status, no Jobs, no Secrets.
+            # The API: VideoMerges of its own namespace (patch: to cancel one); no status, no Jobs, no Secrets.
             ("api", "create", vm, ns, "", True),
             ("api", "list", vm, ns, "", True),
             ("api", "create", vm, other, "", False),
+            ("api", "patch", vm, ns, "", True),  # DELETE of a running merge sets spec.cancel
+            ("api", "delete", vm, ns, "", True),
+            ("api", "patch", vm, other, "", False),
+            ("api", "update", vm, ns, "", False),
             ("api", "patch", vm, ns, "status", False),
             ("api", "create", "jobs.batch", ns, "", False),
             ("api", "get", "secrets", ns, "", False),

@@ -64,10 +64,25 @@ def test_kube_merge_creates_the_resource_and_reads_it_back(kube_args, custom, na
         [*CLI, *kube_args, "list", "--output", "json"], capture_output=True, text=True, timeout=60
     )
     assert [m["task_id"] for m in json.loads(listed.stdout)] == [task_id]
-    cancelled = subprocess.run(
-        [*CLI, *kube_args, "cancel", task_id], capture_output=True, text=True, timeout=60
-    )
-    assert cancelled.returncode == 0, cancelled.stderr
+
+    def cancel() -> str:
+        answer = subprocess.run(
+            [*CLI, *kube_args, "cancel", task_id], capture_output=True, text=True, timeout=60
+        )
+        assert answer.returncode == 0, answer.stderr
+        return answer.stdout
+
+    assert "Merge is being cancelled" in cancel()
+    obj = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, task_id)
+    assert obj["spec"]["cancel"] is True and obj["metadata"]["generation"] == 2
+    assert "already being cancelled" in cancel()
+    # What the operator then writes (none runs here); a cancel of the finished merge removes it.
+    cancelled_status = {
+        "phase": "Failed",
+        "error": {"reason": "Cancelled", "message": "cancelled by request"},
+    }
+    patch_status(custom, namespace, task_id, cancelled_status)
+    assert "Merge removed: it had already failed" in cancel()
     missing = subprocess.run(
         [*CLI, *kube_args, "status", task_id], capture_output=True, text=True, timeout=60
     )

@@ -178,26 +178,89 @@ def test_list_rejects_bad_parameters(client, params, field):
     assert response.status_code == 422 and response.json()["message"].startswith(f"{field}:")
 
 
-def test_cancel_deletes_the_resource(client, store):
+CANCELLED_STATUS = {
+    "phase": "Failed",
+    "message": "cancelled by request",
+    "error": {"reason": "Cancelled", "message": "cancelled by request"},
+    "completionTime": "2026-01-01T00:00:00Z",
+}
+
+
+def test_delete_of_a_running_merge_cancels_it_and_keeps_its_record(client, store):
     task_id = create(client)
+    store.patch_status(task_id, {"phase": "Processing", "progress": 10})
+    eventually(lambda: client.get(f"/api/v1/merge/{task_id}/status").json()["status"] == "processing")
     response = client.delete(f"/api/v1/merge/{task_id}")
-    assert response.status_code == 202 and response.json()["task_id"] == task_id
+    assert response.status_code == 202
+    assert response.json() == {
+        "task_id": task_id,
+        "removed": False,
+        "message": "Merge is being cancelled: its Job is stopped and it ends failed (reason Cancelled); "
+        "its record stays until retention or a DELETE once it has failed",
+    }
+    obj = store.get(task_id)
+    assert obj["spec"]["cancel"] is True and obj["metadata"]["generation"] == 2
+    assert "deletionTimestamp" not in obj["metadata"]
+    eventually(lambda: client.get(f"/api/v1/merge/{task_id}/status").status_code == 200)
+
+
+def test_a_second_delete_while_cancelling_changes_nothing_and_says_so(client, store):
+    task_id = create(client)
+    assert client.delete(f"/api/v1/merge/{task_id}").json()["removed"] is False
+    eventually(lambda: client.delete(f"/api/v1/merge/{task_id}").json()["removed"] is False)
+    again = client.delete(f"/api/v1/merge/{task_id}").json()
+    assert again["message"].startswith("Merge is already being cancelled") and not again["removed"]
+    assert store.get(task_id)["metadata"]["generation"] == 2, "the spec was not written again"
+
+
+def test_a_cancelled_merge_reads_failed_with_reason_cancelled_then_a_delete_removes_it(client, store):
+    task_id = create(client)
+    client.delete(f"/api/v1/merge/{task_id}")
+    store.patch_status(task_id, CANCELLED_STATUS)  # what the operator writes
+    eventually(lambda: client.get(f"/api/v1/merge/{task_id}/status").json()["status"] == "failed")
+    assert client.get(f"/api/v1/merge/{task_id}/result").json() == {
+        "success": False,
+        "status": "failed",
+        "reason": "Cancelled",
+        "error": "cancelled by request",
+        "clip_index": None,
+        "clip_url": None,
+    }
+    job = client.get(f"/job-status/{task_id}").json()
+    assert (job["status"], job["reason"], job["error"]) == ("failed", "Cancelled", "cancelled by request")
+    removed = client.delete(f"/api/v1/merge/{task_id}").json()
+    assert removed["removed"] is True and "already failed" in removed["message"]
     assert task_id not in {o["metadata"]["name"] for o in store.list(100).items}
     eventually(lambda: client.get(f"/api/v1/merge/{task_id}/status").status_code == 404)
     assert client.delete(f"/api/v1/merge/{task_id}").status_code == 404
 
 
-def test_cancel_says_what_it_did(client, store):
-    running, finished = create(client), create(client)
-    store.patch_status(running, {"phase": "Processing", "progress": 10})
+def test_delete_of_a_finished_merge_removes_it_and_says_so(client, store):
+    finished = create(client)
     store.patch_status(finished, COMPLETED_STATUS)
     eventually(lambda: client.get(f"/api/v1/merge/{finished}/status").json()["status"] == "completed")
-    assert client.delete(f"/api/v1/merge/{running}").json()["message"] == (
-        "Merge cancelled: it is stopped and its record deleted"
-    )
-    assert client.delete(f"/api/v1/merge/{finished}").json()["message"] == (
-        "Merge removed: it had already completed, so nothing was stopped; its record is deleted"
-    )
+    assert client.delete(f"/api/v1/merge/{finished}").json() == {
+        "task_id": finished,
+        "removed": True,
+        "message": "Merge removed: it had already completed, so nothing was stopped; its record is deleted",
+    }
+    assert finished not in {o["metadata"]["name"] for o in store.list(100).items}
+
+
+def test_a_merge_that_finished_since_the_cached_read_is_removed_not_cancelled(client, store):
+    task_id = create(client)
+    eventually(lambda: client.get(f"/api/v1/merge/{task_id}/status").status_code == 200)
+    real_cancel = store.request_cancel
+
+    def finishes_first(name, version):  # the worker's Completed lands between the read and the patch
+        store.patch_status(name, COMPLETED_STATUS)
+        store.request_cancel = real_cancel
+        return real_cancel(name, version)
+
+    store.request_cancel = finishes_first
+    answer = client.delete(f"/api/v1/merge/{task_id}").json()
+    assert answer["removed"] is True and "already completed" in answer["message"]
+    assert task_id not in {o["metadata"]["name"] for o in store.list(100).items}
 
 
 def test_a_merge_being_deleted_reads_as_gone(client, store):

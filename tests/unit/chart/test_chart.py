@@ -74,6 +74,13 @@ def test_worker_role_is_least_privilege(helm):
     assert role["rules"] == list(WORKER_RULES)
     (api_role,) = [r for n, r in by_kind(render(helm), "Role").items() if n.endswith("-api")]
     assert "videomerges/status" not in str(api_role["rules"])
+    assert api_role["rules"] == [  # patch: a DELETE of a running merge sets spec.cancel
+        {
+            "apiGroups": ["videomerge.io"],
+            "resources": ["videomerges"],
+            "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+        }
+    ]
 
 
 def test_local_values_keep_everything_on_loopback(helm):

@@ -68,6 +68,7 @@ def test_json_output_of_every_command(store: MemoryMergeStore, cli_env):
 
     cancelled = run(cli_env, "cancel", task_id, "--output", "json")
     assert cancelled.returncode == 0 and json.loads(cancelled.stdout)["task_id"] == task_id
+    assert json.loads(cancelled.stdout)["message"].startswith("Merge removed: it had already completed")
     assert store.list(10).items == []
 
 

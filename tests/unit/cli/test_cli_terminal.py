@@ -126,8 +126,10 @@ def test_ctrl_c_and_yes_cancels_the_merge(store, terminal):
     term.wait_for(f"Cancel merge {name}?")
     term.keys("y", "Enter")
     assert term.exit_code() == 1
-    assert f"merge {name} cancelled" in term.screen()
-    assert store.list(10).items == []
+    screen = term.screen()
+    assert f"merge {name} cancelled" in screen and "being cancelled" in screen, screen
+    kept = store.get(name)  # the record stays; the operator ends it failed, reason Cancelled
+    assert kept["spec"]["cancel"] is True
 
 
 def test_watch_redraws_a_live_table_until_ctrl_c(store, terminal):

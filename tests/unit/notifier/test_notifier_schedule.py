@@ -65,6 +65,29 @@ def test_a_failed_merge_owes_merge_failed_with_the_result_routes_body():
     }
 
 
+def test_a_cancelled_merge_owes_one_merge_cancelled_with_the_result_routes_body():
+    obj = merge(phase="Failed")
+    obj["spec"]["cancel"] = True
+    obj["status"]["error"] = {"reason": "Cancelled", "message": "cancelled by request"}
+    delivery = delivery_for(obj, NOW)
+    assert delivery is not None and delivery.due == NOW
+    assert delivery.body == {
+        "type": "merge.cancelled",
+        "task_id": "vm-1",
+        "success": False,
+        "status": "failed",
+        "reason": "Cancelled",
+        "error": "cancelled by request",
+        "clip_index": None,
+        "clip_url": None,
+    }
+    outcome = AttemptOutcome(delivered=True, status_code=204, error=None, permanent=False)
+    notification = after_attempt(delivery, outcome, NOW, DAY, BACKOFF, random.Random(1))
+    assert (notification.state, notification.event) == (NotificationState.DELIVERED, "merge.cancelled")
+    obj["status"]["notification"] = notification.to_crd()
+    assert delivery_for(obj, NOW) is None, "delivered once: nothing more is owed"
+
+
 @pytest.mark.parametrize(
     "obj",
     [

@@ -18,6 +18,7 @@ class FakeCluster:
         self.jobs: dict[Key, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.jobs_created: list[Key] = []
+        self.jobs_deleted: list[Key] = []
         self.cache = MemoryCache()
         self.notify: Callable[[Key], None] = lambda key: None
         self.fail_next_create: ApiError | None = None
@@ -41,6 +42,13 @@ class FakeCluster:
     def worker_writes(self, key: Key, **status: Any) -> None:
         body = self.merges[key]
         body["status"] = {**body.get("status", {}), **status}
+        self._changed_merge(body)
+
+    def request_cancel(self, key: Key) -> None:
+        """What the API's DELETE (or kubectl patch) does: spec.cancel true, a new generation."""
+        body = self.merges[key]
+        body["spec"] = {**body["spec"], "cancel": True}
+        body["metadata"]["generation"] = body["metadata"].get("generation", 1) + 1
         self._changed_merge(body)
 
     def set_job(self, key: Key, job: dict[str, Any], pods: list[dict[str, Any]] = ()) -> None:
@@ -122,6 +130,8 @@ class FakeCluster:
         return self.jobs.get((namespace, name))
 
     async def delete_job(self, namespace: str, name: str, uid: str | None) -> None:
+        if (namespace, name) in self.jobs:
+            self.jobs_deleted.append((namespace, name))
         self.jobs.pop((namespace, name), None)
         self.cache.job_views.pop((namespace, name), None)
 

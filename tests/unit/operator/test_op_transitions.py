@@ -6,7 +6,14 @@ import pytest
 from op_factories import T0, merge_body
 
 from videomerge_contract.enums import ErrorReason
-from videomerge_operator.transitions import acknowledge_terminal, attempts_seen, failed, job_created, queued
+from videomerge_operator.transitions import (
+    acknowledge_terminal,
+    attempts_seen,
+    cancelled,
+    failed,
+    job_created,
+    queued,
+)
 from videomerge_operator.views import merge_view
 
 NOW = T0 + timedelta(seconds=10)
@@ -175,3 +182,66 @@ def test_an_acknowledged_end_is_kept_compact_and_an_unacknowledged_one_whole():
     assert compact_if_settled(other, NOW).status is compact.status, "one status object for all settled"
     running = view({"phase": "Processing"})
     assert compact_if_settled(running, NOW) is running
+
+
+def cancel_view(status=None, generation=2):
+    body = merge_body(status=status)
+    body["spec"]["cancel"] = True
+    body["metadata"]["generation"] = generation
+    return merge_view(body)
+
+
+@pytest.mark.parametrize(
+    ("status", "told"),
+    [
+        ({"phase": "Processing", "jobName": "m1", "stage": "merging"}, "its Job m1 is deleted"),
+        ({"phase": "Queued", "queuePosition": 3}, "it had no Job yet"),
+        (None, "it had no Job yet"),
+    ],
+)
+def test_a_cancel_ends_the_merge_failed_with_reason_cancelled(status, told):
+    change = cancelled(cancel_view(status), NOW)
+    p = change.patch
+    assert (p["phase"], p["message"], p["error"], p["completionTime"], p["observedGeneration"]) == (
+        "Failed",
+        "cancelled by request",
+        {"reason": "Cancelled", "message": "cancelled by request"},
+        "2026-01-01T12:00:10Z",
+        2,
+    )
+    assert "queuePosition" in p and p["queuePosition"] is None
+    failed_condition = condition(p, "Failed")
+    assert (
+        failed_condition["status"],
+        failed_condition["reason"],
+        failed_condition["observedGeneration"],
+    ) == (
+        "True",
+        "Cancelled",
+        2,
+    )
+    (event,) = change.events
+    assert (event.type, event.reason) == ("Normal", "Cancelled") and told in event.message
+    assert change.finished == ("Failed", "Cancelled")
+    after = cancel_view(applied(status, change))
+    assert cancelled(cancel_view(applied(status, change)), NOW).patch == {}  # written once
+    assert acknowledge_terminal(after, NOW).patch == {}, "nothing left to acknowledge"
+
+
+@pytest.mark.parametrize("status", [COMPLETED, WORKER_FAILED])
+def test_a_cancel_never_changes_a_finished_merge(status):
+    assert not cancelled(cancel_view(status), NOW)
+
+
+def test_without_spec_cancel_nothing_is_cancelled():
+    assert not cancelled(view({"phase": "Processing"}), NOW)
+
+
+def test_a_cancelled_merge_is_kept_whole_so_a_resync_can_still_remove_its_job():
+    from videomerge_operator.transitions import compact_if_settled
+
+    status = applied(
+        {"phase": "Processing", "jobName": "m1"}, cancelled(cancel_view({"phase": "Processing"}), NOW)
+    )
+    ended = cancel_view(status)
+    assert ended.cancelled and compact_if_settled(ended, NOW) is ended
