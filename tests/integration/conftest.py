@@ -73,3 +73,12 @@ def _has_default_sa(core: client.CoreV1Api, namespace: str) -> bool:
 @pytest.fixture
 def custom(kube: client.ApiClient) -> client.CustomObjectsApi:
     return client.CustomObjectsApi(kube)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps the call phase's report on the test, for fixtures that show logs of a failed test."""
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from notifier_support import NotifierProcess, restricted_kubeconfig
+from support.processes import started_by_test
 from support.webhook_receiver import WebhookReceiver
 
 
@@ -23,26 +24,7 @@ def notifier_kubeconfig(kube, kubeconfig, namespace, tmp_path) -> str:
 def start_notifier(
     notifier_kubeconfig, namespace, tmp_path, request
 ) -> Iterator[Callable[..., NotifierProcess]]:
-    started: list[NotifierProcess] = []
+    def make(name: str = "notifier", **settings: Any) -> NotifierProcess:
+        return NotifierProcess(notifier_kubeconfig, namespace, tmp_path, name, **settings)
 
-    def start(name: str = "notifier", **settings: Any) -> NotifierProcess:
-        process = NotifierProcess(notifier_kubeconfig, namespace, tmp_path, name, **settings)
-        started.append(process)
-        return process.start()
-
-    yield start
-    for process in started:
-        if process.process is not None and process.process.poll() is None:
-            process.stop()
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for process in started:
-            print(f"--- log of notifier {process.name}\n{process.logs()[-20000:]}")
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if report.when == "call":
-        item.rep_call = report
-    return report
+    yield from started_by_test(request, make)

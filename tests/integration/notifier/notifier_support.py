@@ -1,13 +1,8 @@
 """The notifier as a real process against the local cluster, holding only the chart's permissions."""
 
 import base64
-import os
-import signal
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +10,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 from support.kube import ROOT
+from support.processes import ComponentProcess, free_port
 from support.tools import tool
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
@@ -22,12 +18,6 @@ from videomerge_contract.resource import GROUP, PLURAL, VERSION
 NOTIFIER = ROOT / ".venv" / "bin" / "videomerge-notifier"
 SECRET = "whsec_" + base64.b64encode(bytes(range(32, 64))).decode()
 SA = "notifier"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def chart_notifier_rules() -> list[dict[str, Any]]:
@@ -86,11 +76,12 @@ def restricted_kubeconfig(kube: client.ApiClient, admin_kubeconfig: str, namespa
     return str(path)
 
 
-class NotifierProcess:
+class NotifierProcess(ComponentProcess):
+    component = "notifier"
+    stop_timeout = 20.0
+
     def __init__(self, kubeconfig: str, namespace: str, workdir: Path, name: str, **settings: Any) -> None:
-        self.name = name
-        self.port = free_port()
-        self.log_path = workdir / f"{name}.log"
+        port = free_port()
         secret_file = workdir / "webhook-secret"
         secret_file.write_text(SECRET)
         values = {
@@ -104,55 +95,20 @@ class NotifierProcess:
             "ATTEMPT_TIMEOUT_SECONDS": "2",
             "IDENTITY": name,
             "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(self.port),
+            "HTTP_PORT": str(port),
             "LOG_FORMAT": "json",
             "KUBECONFIG": kubeconfig,
-            **{k.upper(): str(v) for k, v in settings.items()},
         }
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_NOTIFIER_")},
-            "KUBECONFIG": kubeconfig,
-            **{f"VIDEOMERGE_NOTIFIER_{k}": v for k, v in values.items()},
-        }
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(NOTIFIER, kubeconfig, name, workdir / f"{name}.log", port, values, settings)
 
     def start(self) -> "NotifierProcess":
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(NOTIFIER)], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+        self.launch()
         deadline = time.monotonic() + 30
         while self.get("/readyz")[0] != 200:
-            assert self.process.poll() is None, f"notifier {self.name} exited:\n{self.logs()}"
+            assert self.running, f"notifier {self.name} exited:\n{self.logs()}"
             assert time.monotonic() < deadline, f"notifier {self.name} did not start:\n{self.logs()}"
             time.sleep(0.1)
         return self
-
-    def stop(self, timeout: float = 20) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            raise AssertionError(f"notifier {self.name} did not stop on SIGTERM") from None
-
-    def kill(self) -> None:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-        except OSError:
-            return 0, ""
 
     def metric(self, name: str, **labels: str) -> float | None:
         """A sample from /metrics, e.g. metric("videomerge_notifier_attempts_total", outcome="retry")."""
@@ -161,9 +117,6 @@ class NotifierProcess:
             if line.startswith(wanted + " "):
                 return float(line.rsplit(" ", 1)[1])
         return None
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 def create_merge(custom: client.CustomObjectsApi, namespace: str, name: str, callback: str) -> dict[str, Any]:

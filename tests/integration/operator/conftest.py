@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from op_support import OperatorProcess
 from support.kube import ROOT
+from support.processes import started_by_test
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,26 +19,7 @@ def stand_in_worker_image() -> None:
 
 @pytest.fixture
 def start_operator(kubeconfig, namespace, tmp_path, request) -> Iterator[Callable[..., OperatorProcess]]:
-    started: list[OperatorProcess] = []
+    def make(name: str = "op", **settings: Any) -> OperatorProcess:
+        return OperatorProcess(kubeconfig, namespace, tmp_path, name=name, **settings)
 
-    def start(name: str = "op", **settings: Any) -> OperatorProcess:
-        process = OperatorProcess(kubeconfig, namespace, tmp_path, name=name, **settings)
-        started.append(process)
-        return process.start()
-
-    yield start
-    for process in started:
-        if process.process is not None and process.process.poll() is None:
-            process.stop()
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for process in started:
-            print(f"--- log of operator {process.name} (pid {process.pid})\n{process.logs()[-20000:]}")
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if report.when == "call":
-        item.rep_call = report
-    return report
+    yield from started_by_test(request, make)

@@ -1,19 +1,15 @@
 """Running the operator as a real process against the local cluster, and playing the worker's status writes."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 from support.kube import ROOT, wait_until
+from support.processes import ComponentProcess, free_port
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
 from videomerge_operator.settings import OperatorSettings
@@ -27,12 +23,6 @@ FAST = {
     "RETRY_PERIOD_SECONDS": "1",
     "RESYNC_SECONDS": "5",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bare_job_settings(identity: str, namespace: str, sleep_seconds: int) -> OperatorSettings:
@@ -58,19 +48,19 @@ def sleeper(seconds: float) -> str:
     return json.dumps(["sh", "-c", f"sleep {seconds}"])
 
 
-class OperatorProcess:
+class OperatorProcess(ComponentProcess):
+    component = "operator"
+
     def __init__(
         self, kubeconfig: str, namespace: str, log_dir: Path, name: str = "op", **settings: Any
     ) -> None:
-        self.name = name
-        self.port = free_port()
+        port = free_port()
         self.identity = f"{name}-{namespace}"
-        self.log_path = log_dir / f"{name}.log"
         values = {
             "NAMESPACES": namespace,
             "LEASE_NAMESPACE": namespace,
             "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(self.port),
+            "HTTP_PORT": str(port),
             "IDENTITY": self.identity,
             "WORKER_IMAGE": TEST_IMAGE,
             "WORKER_IMAGE_PULL_POLICY": "Never",
@@ -83,75 +73,32 @@ class OperatorProcess:
             "TTL_SECONDS_AFTER_FINISHED": "3600",
             "LOG_FORMAT": "json",
             **FAST,
-            **{k.upper(): str(v) for k, v in settings.items()},
         }
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_OPERATOR_")},
-            "KUBECONFIG": kubeconfig,
-            **{f"VIDEOMERGE_OPERATOR_{k}": v for k, v in values.items()},
-        }
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(OPERATOR, kubeconfig, name, log_dir / f"{name}.log", port, values, settings)
 
     def start(self) -> "OperatorProcess":
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen([str(OPERATOR)], env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        self.launch()
         wait_until(self.answering, timeout=30, what=f"operator {self.name} answering on /healthz")
         return self
 
-    def _get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-        except OSError:
-            return 0, ""
-
     def answering(self) -> bool:
-        return self._get("/healthz")[0] == 200
+        return self.get("/healthz")[0] == 200
 
     def readiness(self) -> dict[str, Any]:
-        status, body = self._get("/readyz")
+        status, body = self.get("/readyz")
         return {"http": status, **(json.loads(body) if body else {})}
 
     def leading(self) -> bool:
         return self.metric("videomerge_operator_leader") == 1
 
     def metric(self, name: str) -> float | None:
-        status, body = self._get("/metrics")
+        status, body = self.get("/metrics")
         if status != 200:
             return None
         for line in body.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])
         return None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM and wait: the graceful path (Lease handed over)."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"operator {self.name} did not stop within {timeout}s on SIGTERM") from None
-
-    def kill(self) -> None:
-        """SIGKILL: a crash, nothing handed over."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 # VideoMerges
