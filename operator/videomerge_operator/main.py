@@ -15,6 +15,7 @@ from typing import Final
 import kopf
 from pydantic import ValidationError
 
+from videomerge_operator import kopf_gate
 from videomerge_operator.cache import KopfIndexCache
 from videomerge_operator.controller import Controller
 from videomerge_operator.handlers import build_registry, kopf_settings
@@ -81,6 +82,7 @@ class Operator:
         holding = asyncio.create_task(self._hold(lost, kopf_stop, controlling), name="lease")
         stopper = asyncio.create_task(self._stop_kopf_on(self.stop, kopf_stop), name="stopper")
         s = self.settings
+        kopf_gate.install()
         try:
             await kopf.operator(
                 registry=registry,
