@@ -41,6 +41,7 @@ def test_each_client_sees_only_its_own_merges(kubeconfig, namespace, custom, cac
                 ), path
                 assert theirs.status_code == 404 and task_id not in theirs.text
         assert count_merges(custom, namespace) == 2  # bob's DELETEs deleted nothing
+        assert "cancel" not in get_merge(custom, namespace, job)["spec"]  # nor cancelled anything
         # Lists come from the watch cache: wait until it has both, then Bob's must still be empty.
         wait_for(
             lambda: {i["task_id"] for i in api.get("/api/v1/merge").json()["items"]} == {mine, job},
@@ -64,8 +65,11 @@ def test_each_client_sees_only_its_own_merges(kubeconfig, namespace, custom, cac
         conflict = api.post("/api/v1/merge", json={**BODY, "quality": "high"}, headers=key | bob)
         assert conflict.status_code == 409 and first.json()["task_id"] not in conflict.text
 
-        assert api.delete(f"/api/v1/merge/{job}", headers=admin).status_code == 202
-        wait_for(lambda: get_merge(custom, namespace, job) is None, 10, "the admin's cancel")
+        cancelled = api.delete(f"/api/v1/merge/{job}", headers=admin)
+        assert cancelled.status_code == 202 and cancelled.json()["removed"] is False
+        assert get_merge(custom, namespace, job)["spec"]["cancel"] is True  # the admin's cancel
+        assert api.delete(f"/api/v1/merge/{mine}", headers=admin).json()["removed"] is True
+        wait_for(lambda: get_merge(custom, namespace, mine) is None, 10, "the admin's removal")
 
 
 def test_quota_and_rate_limit_answer_429_with_retry_after(kubeconfig, namespace):

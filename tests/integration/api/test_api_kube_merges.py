@@ -19,8 +19,20 @@ from kubernetes import client
 
 from videomerge_api import resources
 from videomerge_contract import API_VERSION, KIND
-from videomerge_contract.resource import ANNOTATION_IDEMPOTENCY_KEY, ANNOTATION_REQUEST_HASH
+from videomerge_contract.resource import (
+    ANNOTATION_IDEMPOTENCY_KEY,
+    ANNOTATION_REQUEST_HASH,
+    GROUP,
+    PLURAL,
+    VERSION,
+)
 
+MERGE_PATCH = "application/merge-patch+json"
+CANCELLED = {
+    "phase": "Failed",
+    "message": "cancelled by request",
+    "error": {"reason": "Cancelled", "message": "cancelled by request"},
+}
 PHASES = [
     ({"phase": "Pending"}, "pending", None),
     ({"phase": "Queued", "queuePosition": 2, "stage": "queued"}, "pending", None),
@@ -136,7 +148,11 @@ def test_idempotency_key_against_the_api_server(kubeconfig, namespace, custom):
         assert count_merges(custom, namespace) == 2
 
 
-def test_cancel_deletes_the_resource_and_its_job_goes_with_it(kubeconfig, namespace, custom, kube):
+def test_delete_cancels_an_unfinished_merge_and_removes_a_finished_one_with_its_job(
+    kubeconfig, namespace, custom, kube
+):
+    """No operator runs here: the API sets spec.cancel (the operator would then end the merge), and
+    removes the merge once it reads Failed/Cancelled; its owned Job is garbage-collected with it."""
     with running_api(kubeconfig, namespace) as api:
         task_id = api.post("/api/v1/merge", json=BODY).json()["task_id"]
         owner = get_merge(custom, namespace, task_id)
@@ -167,9 +183,40 @@ def test_cancel_deletes_the_resource_and_its_job_goes_with_it(kubeconfig, namesp
         batch.create_namespaced_job(namespace, job)
         response = api.delete(f"/api/v1/merge/{task_id}")
         assert response.status_code == 202 and response.json()["task_id"] == task_id
+        assert response.json()["removed"] is False and "being cancelled" in response.json()["message"]
+        obj = get_merge(custom, namespace, task_id)
+        assert obj["spec"]["cancel"] is True and obj["metadata"]["generation"] == 2
+        assert "deletionTimestamp" not in obj["metadata"]
+        wait_for(
+            lambda: (
+                api.delete(f"/api/v1/merge/{task_id}")
+                .json()["message"]
+                .startswith("Merge is already being cancelled")
+            ),
+            10,
+            "a second DELETE to say it is already being cancelled",
+        )
+        assert get_merge(custom, namespace, task_id)["metadata"]["generation"] == 2
+
+        # The CRD lets cancel be set, never unset, and nothing else in the spec change.
+        for refused in ({"spec": {"cancel": False}}, {"spec": {"quality": "low"}}):
+            with pytest.raises(client.ApiException) as invalid:
+                custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, task_id, refused, _content_type=MERGE_PATCH
+                )
+            assert invalid.value.status == 422, refused
+
+        patch_status(custom, namespace, task_id, CANCELLED)  # what the operator writes
+        wait_for(
+            lambda: api.get(f"/api/v1/merge/{task_id}/result").json().get("reason") == "Cancelled",
+            10,
+            "failed with reason Cancelled",
+        )
+        removed = api.delete(f"/api/v1/merge/{task_id}").json()
+        assert removed["removed"] is True and "already failed" in removed["message"]
         wait_for(lambda: get_merge(custom, namespace, task_id) is None, 15, "the VideoMerge to go")
         wait_for(
-            lambda: api.get(f"/api/v1/merge/{task_id}/status").status_code == 404, 10, "404 after cancel"
+            lambda: api.get(f"/api/v1/merge/{task_id}/status").status_code == 404, 10, "404 after removal"
         )
 
         def job_gone() -> bool:
