@@ -26,12 +26,19 @@ def _slow_merge(api, clip_server) -> str:
     return response.json()["task_id"]
 
 
-def test_cancel_removes_the_merge_and_its_job(api, clip_server, installation):
+def test_cancel_stops_the_job_and_keeps_a_failed_cancelled_record(api, clip_server, installation):
     task_id = _slow_merge(api, clip_server)
     wait(lambda: _jobs_of(installation, task_id), 60, f"the Job of {task_id}")
-    assert api.delete(f"/api/v1/merge/{task_id}").status_code == 202
-    wait(lambda: not _jobs_of(installation, task_id), 60, f"the Job of {task_id} to be garbage-collected")
-    wait(lambda: api.get(f"/api/v1/merge/{task_id}/status").status_code == 404, 30, "the task to be gone")
+    cancelled = api.delete(f"/api/v1/merge/{task_id}")
+    assert cancelled.status_code == 202 and cancelled.json()["removed"] is False, cancelled.text
+    wait(lambda: not _jobs_of(installation, task_id), 60, f"the Job of {task_id} to be deleted")
+    wait(
+        lambda: api.get(f"/api/v1/merge/{task_id}/status").json()["status"] == "failed",
+        60,
+        "the merge to read failed",
+    )
+    result = api.get(f"/api/v1/merge/{task_id}/result").json()
+    assert (result["reason"], result["error"]) == ("Cancelled", "cancelled by request"), result
     core = client.CoreV1Api(installation.kube)
     wait(
         lambda: (
@@ -42,6 +49,10 @@ def test_cancel_removes_the_merge_and_its_job(api, clip_server, installation):
         60,
         "the worker pod to be gone",
     )
+    assert api.get(f"/api/v1/merge/{task_id}/status").json()["status"] == "failed", "the worker wrote nothing"
+    removed = api.delete(f"/api/v1/merge/{task_id}").json()
+    assert removed["removed"] is True, removed
+    wait(lambda: api.get(f"/api/v1/merge/{task_id}/status").status_code == 404, 30, "the record removed")
 
 
 def _restart(installation, component: str) -> None:

@@ -115,7 +115,7 @@ def test_a_missing_clip_fails_the_merge_and_is_named(kind: Kind, api, clip_serve
     assert "clip 2" in result["error"] and missing in result["error"]
 
 
-def test_cancel_removes_the_merge_its_job_and_pod(kind: Kind, api, clip_server):
+def test_cancel_stops_the_job_and_pod_and_keeps_a_cancelled_record(kind: Kind, api, clip_server):
     # The second clip trickles out at 4 KiB a second: the merge is mid-flight for minutes.
     body = {"video_urls": [clip_server.url("hd-a.mp4"), clip_server.url("portrait.mov", drip=1)]}
     task_id = api.post("/api/v1/merge", json=body).json()["task_id"]
@@ -125,10 +125,18 @@ def test_cancel_removes_the_merge_its_job_and_pod(kind: Kind, api, clip_server):
         120,
         f"the Job of {task_id}",
     )
-    assert api.delete(f"/api/v1/merge/{task_id}").status_code == 202
+    cancelled = api.delete(f"/api/v1/merge/{task_id}")
+    assert cancelled.status_code == 202 and cancelled.json()["removed"] is False, cancelled.text
     wait(lambda: not kind.kubectl("get", "jobs", "-l", selector, "-o", "name").strip(), 120, "the Job to go")
     wait(lambda: not kind.pods(selector), 120, "the worker pod to go")
-    wait(lambda: api.get(f"/api/v1/merge/{task_id}/status").status_code == 404, 60, "the task to be gone")
+    result = wait(
+        lambda: (r := api.get(f"/api/v1/merge/{task_id}/result")).status_code == 200 and r.json(),
+        60,
+        "the cancelled result",
+    )
+    assert (result["status"], result["reason"]) == ("failed", "Cancelled"), result
+    assert api.delete(f"/api/v1/merge/{task_id}").json()["removed"] is True
+    wait(lambda: api.get(f"/api/v1/merge/{task_id}/status").status_code == 404, 60, "the record removed")
 
 
 def _leader(kind: Kind) -> str:

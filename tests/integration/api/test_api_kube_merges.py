@@ -199,7 +199,7 @@ def test_delete_cancels_an_unfinished_merge_and_removes_a_finished_one_with_its_
         assert get_merge(custom, namespace, task_id)["metadata"]["generation"] == 2
 
         # The CRD lets cancel be set, never unset, and nothing else in the spec change.
-        for refused in ({"spec": {"cancel": False}}, {"spec": {"quality": "low"}}):
+        for refused in ({"spec": {"cancel": False}}, {"spec": {"quality": "high"}}):  # BODY: low
             with pytest.raises(client.ApiException) as invalid:
                 custom.patch_namespaced_custom_object(
                     GROUP, VERSION, namespace, PLURAL, task_id, refused, _content_type=MERGE_PATCH
