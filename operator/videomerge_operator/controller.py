@@ -142,10 +142,11 @@ class Controller:
         self._spawn(key, "start", functools.partial(self._start, key, after, done))
 
     def _plan(self, merges: list[MergeView]) -> None:
+        self.metrics.set_phase_counts(phase_counts(merges))
+        merges = [m for m in merges if not m.settled]  # finished for good: no slot, no place in the queue
         started = {m.key for m in merges if self.reconciler.has_job(m)} | self._starting
         limit = self.settings.max_concurrent
         plan = plan_queue(merges, started, limit, self.settings.concurrency_scope)
-        self.metrics.set_phase_counts(phase_counts(merges))
         self.metrics.queue_depth.set(len(plan.positions))
         self.metrics.running.set(plan.running + len(plan.start))
         now = time.monotonic()

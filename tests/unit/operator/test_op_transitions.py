@@ -62,6 +62,23 @@ def test_queued_sets_phase_position_and_a_condition_once():
     assert moved.patch == {"queuePosition": 1, "observedGeneration": 1} and moved.events == ()
 
 
+def test_a_queued_position_far_back_is_rewritten_only_once_it_has_halved():
+    from videomerge_operator.transitions import EXACT_QUEUE_POSITIONS, position_news
+
+    status = applied({}, queued(view(), 900, 50, NOW))
+    writes, written = 0, 900
+    for position in range(899, 0, -1):  # one start at a time, from the back of a 900-merge queue
+        change = queued(view(status), position, 50, NOW)
+        if change:
+            writes += 1
+            status = applied(status, change)
+            written = status["queuePosition"]
+        assert written >= position and (position > EXACT_QUEUE_POSITIONS or written == position)
+        assert position > EXACT_QUEUE_POSITIONS or not position_news(written, position)
+    assert writes <= EXACT_QUEUE_POSITIONS + 8, writes  # log2(900) halvings, then exact: not 899 writes
+    assert position_news(5, 7), "moved back (a reordered queue): written at once"
+
+
 def test_job_created_moves_to_pending_and_records_the_job():
     queued_status = applied({}, queued(view(), 2, 4, NOW))
     change = job_created(view(queued_status), "vm-m1", NOW)
