@@ -1,14 +1,16 @@
 """The whole cancel path on the local cluster: the API in-process, the operator and the notifier as real
-processes (stopped by pid), a webhook receiver on loopback. Borrows the support modules of the api,
-operator and notifier layers."""
+processes (support.processes: stopped by pid, logs on failure), a webhook receiver on loopback. Borrows
+the support modules of the api, operator and notifier layers."""
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.kube import ROOT
+from support.processes import started_by_test
 from support.webhook_receiver import WebhookReceiver
 
 for layer in ("api", "operator", "notifier"):
@@ -17,7 +19,7 @@ for layer in ("api", "operator", "notifier"):
         sys.path.append(path)
 
 from notifier_support import NotifierProcess, restricted_kubeconfig  # noqa: E402
-from op_support import OperatorProcess, sleeper  # noqa: E402
+from op_support import OperatorProcess  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,36 +35,21 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def operator_process(kubeconfig, namespace, tmp_path, request) -> Iterator[OperatorProcess]:
-    """An operator whose worker pods only sleep (the test writes the worker's status)."""
-    process = OperatorProcess(kubeconfig, namespace, tmp_path, name="op", worker_command=sleeper(600))
-    process.start()
-    yield process
-    if process.process is not None and process.process.poll() is None:
-        process.stop()
-    _print_log_on_failure(request, "operator", process.logs())
+def start_operator(kubeconfig, namespace, tmp_path, request) -> Iterator[Callable[..., OperatorProcess]]:
+    def make(name: str = "op", **settings: Any) -> OperatorProcess:
+        return OperatorProcess(kubeconfig, namespace, tmp_path, name=name, **settings)
+
+    yield from started_by_test(request, make)
 
 
 @pytest.fixture
-def notifier_process(kube, kubeconfig, namespace, tmp_path, request) -> Iterator[NotifierProcess]:
-    """A notifier holding only the chart's notifier rules."""
+def start_notifier(
+    kube, kubeconfig, namespace, tmp_path, request
+) -> Iterator[Callable[..., NotifierProcess]]:
+    """Notifiers holding only the chart's notifier rules."""
     config = restricted_kubeconfig(kube, kubeconfig, namespace, tmp_path / "notifier.kubeconfig")
-    process = NotifierProcess(config, namespace, tmp_path, "notifier").start()
-    yield process
-    if process.process is not None and process.process.poll() is None:
-        process.stop()
-    _print_log_on_failure(request, "notifier", process.logs())
 
+    def make(name: str = "notifier", **settings: Any) -> NotifierProcess:
+        return NotifierProcess(config, namespace, tmp_path, name, **settings)
 
-def _print_log_on_failure(request: pytest.FixtureRequest, what: str, log: str) -> None:
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        print(f"--- log of the {what}\n{log[-20000:]}")
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if report.when == "call":
-        item.rep_call = report
-    return report
+    yield from started_by_test(request, make)

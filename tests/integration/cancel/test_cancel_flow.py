@@ -8,6 +8,7 @@ import pytest
 from api_kube_support import get_merge, patch_status, running_api
 from kubernetes import client
 from notifier_support import SECRET, event_reasons
+from op_support import sleeper
 from standardwebhooks.webhooks import Webhook
 from support.kube import wait_until
 
@@ -31,8 +32,10 @@ def pods_stopping(core: client.CoreV1Api, namespace: str, name: str) -> bool:
 
 @pytest.mark.timeout(300)
 def test_cancelling_a_processing_merge_stops_its_job_keeps_its_record_and_sends_merge_cancelled(
-    kube, kubeconfig, custom, namespace, receiver, operator_process, notifier_process
+    kube, kubeconfig, custom, namespace, receiver, start_operator, start_notifier
 ):
+    start_operator(worker_command=sleeper(600))  # its worker pods only sleep: the test plays the worker
+    start_notifier()
     batch, core = client.BatchV1Api(kube), client.CoreV1Api(kube)
     with running_api(kubeconfig, namespace) as api:
         body = {"video_urls": URLS, "callback_url": receiver.url("hook")}
@@ -72,7 +75,9 @@ def test_cancelling_a_processing_merge_stops_its_job_keeps_its_record_and_sends_
 
         status = wait_until(ended, timeout=60, what="Failed", api=kube, namespace=namespace)
         wait_until(lambda: job_gone(batch, namespace, task_id), timeout=60, what="the Job deleted")
-        assert pods_stopping(core, namespace, task_id), "background propagation stops the pod"
+        wait_until(  # background propagation: the garbage collector deletes the pod after the Job
+            lambda: pods_stopping(core, namespace, task_id), timeout=60, what="the worker pod deleted"
+        )
         obj = get_merge(custom, namespace, task_id)
         assert obj["spec"]["cancel"] is True and obj["metadata"]["generation"] == 2
         assert status["error"] == {"reason": "Cancelled", "message": "cancelled by request"}
