@@ -27,6 +27,7 @@ class MergeRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        defer_build=True,  # built on first use, like the models (see CrdModel)
         json_schema_extra={
             "examples": [
                 {
@@ -77,6 +78,8 @@ class MergeRequest(BaseModel):
 class MergeResult(BaseModel):
     """The seed's synchronous success shape, plus a few descriptive extras (the worker's CLI prints it)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     success: bool = True
     merged_url: str
     duration_seconds: float
@@ -109,6 +112,8 @@ class MergeResult(BaseModel):
 
 class MergeFailure(BaseModel):
     """A failed merge's outcome: why, and which clip when one is to blame."""
+
+    model_config = ConfigDict(defer_build=True)
 
     success: bool = False
     status: RestStatus = RestStatus.FAILED
