@@ -297,3 +297,21 @@ def test_cancel_is_asked_by_spec_cancel_true_only():
 def test_what_a_delete_does(phase, cancelling, action, says):
     assert delete_action(phase, cancelling) is action
     assert says in delete_message(action, phase)
+
+
+def test_every_exported_name_loads_from_the_module_it_is_declared_in():
+    """The package loads its names on first use: each one in ``__all__`` must have its source, and the
+    enums alone must not build the pydantic models (the worker's start depends on it)."""
+    import subprocess
+    import sys
+
+    import videomerge_contract
+
+    for name in videomerge_contract.__all__:
+        module = videomerge_contract._SOURCES[name]
+        assert getattr(videomerge_contract, name) is getattr(__import__(module, fromlist=[name]), name)
+    check = (
+        "import sys; from videomerge_contract import ErrorReason, Stage; "
+        "assert 'videomerge_contract.rest' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True)
