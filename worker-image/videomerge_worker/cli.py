@@ -24,6 +24,7 @@ from videomerge_contract.resource import EXIT_OK, EXIT_PERMANENT_FAILURE, EXIT_R
 from videomerge_worker.errors import TerminatedError, WorkerError
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.progress import ProgressSink, discard_progress
+from videomerge_worker.storyboard import POSTER_NAME, STORYBOARD_NAME
 
 PROG = "videomerge-worker"
 
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--aspect-ratio", type=AspectRatio, choices=list(AspectRatio), default=AspectRatio.R16_9
     )
     merge.add_argument("--fit", type=Fit, choices=list(Fit), default=Fit.PAD)
+    merge.add_argument(
+        "--pictures",
+        type=Path,
+        metavar="DIR",
+        help=f"also write the merge's poster and storyboard into DIR ({POSTER_NAME}, {STORYBOARD_NAME})",
+    )
     merge.add_argument("--verbose", "-v", action="store_true", help="progress lines on stderr")
 
     run = commands.add_parser("run", help="merge the VideoMerge NAME in NAMESPACE (the Job's entrypoint)")
@@ -88,13 +95,22 @@ def merge_command(args: argparse.Namespace) -> int:
     output: Path = args.output.resolve()
     if output.is_dir():
         return _fail(f"{ErrorReason.INVALID_INPUT.value}: --output {output} is a directory", 2)
+    pictures_dir: Path | None = args.pictures.resolve() if args.pictures else None
+    picture_fields: dict[str, str] = {}
     with workspace(settings) as work_dir:
-        outcome = merge_in(work_dir, args.urls, request, settings, progress)
+        outcome = merge_in(work_dir, args.urls, request, settings, progress, pictures=bool(pictures_dir))
+        made = outcome.pictures.result() if outcome.pictures is not None else None  # may read the merge
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(outcome.output, output)
+        if pictures_dir is not None and made is not None:
+            pictures_dir.mkdir(parents=True, exist_ok=True)
+            poster, storyboard = pictures_dir / POSTER_NAME, pictures_dir / STORYBOARD_NAME
+            shutil.move(made.poster, poster)
+            shutil.move(made.storyboard, storyboard)
+            picture_fields = {"poster_url": str(poster), "storyboard_url": str(storyboard)}
     result = MergeResult.from_status(
         result_status(
-            outcome.facts(),
+            outcome.facts() | picture_fields,
             merged_url=str(output),
             size_bytes=outcome.size_bytes,
             processing_time=time.monotonic() - started,

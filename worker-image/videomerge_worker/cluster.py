@@ -12,14 +12,12 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from videomerge_contract import (
     ErrorReason,
     MergeResultStatus,
     Stage,
-    Strategy,
     VideoMergeSpec,
     is_terminal,
 )
@@ -33,12 +31,12 @@ from videomerge_contract.resource import (
 )
 from videomerge_worker import status as patches
 from videomerge_worker.errors import TerminatedError, WorkerError
-from videomerge_worker.outcome import MergeOutcome, result_status
+from videomerge_worker.outcome import result_status
 from videomerge_worker.pipeline import merge_in, workspace
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.progress import BackgroundSink, ProgressSink, overall_percent
 from videomerge_worker.settings import WorkerSettings
-from videomerge_worker.storyboard import PictureJob, stored_picture_urls
+from videomerge_worker.storyboard import stored_picture_urls
 from videomerge_worker.upload import Stored, find_stored, stored_metadata, upload
 
 PATCH_INTERVAL_SECONDS = 1.0
@@ -263,9 +261,10 @@ def _run(writer: StatusWriter, settings: WorkerSettings) -> int:
             return _completed(writer, settings, stored, started, stored_picture_urls(key, settings))
         request = OutputRequest(quality=spec.quality, aspect_ratio=spec.aspect_ratio, fit=spec.fit)
         with workspace(settings) as work_dir:
-            outcome = merge_in(work_dir, spec.video_urls, request, settings, writer.progress)
+            outcome = merge_in(work_dir, spec.video_urls, request, settings, writer.progress, pictures=True)
             facts = outcome.facts()
-            with picture_job(outcome, work_dir) as pictures:  # made while the merged file uploads
+            assert outcome.pictures is not None  # asked for
+            with outcome.pictures as pictures:  # made while the merge downloaded, or while it uploads
                 uploaded = upload(
                     outcome.output,
                     key,
@@ -285,16 +284,6 @@ def _run(writer: StatusWriter, settings: WorkerSettings) -> int:
     except Exception as exc:  # a bug or an unforeseen environment problem: worth another attempt
         return _failed(writer, settings, WorkerError(ErrorReason.INTERNAL, f"{type(exc).__name__}: {exc}"))
     return _completed(writer, settings, Stored(uploaded, outcome.size_bytes, facts), started, picture_fields)
-
-
-def picture_job(outcome: MergeOutcome, work_dir: Path) -> PictureJob:
-    return PictureJob(
-        outcome.output,
-        outcome.clip_seconds,
-        (outcome.width, outcome.height),
-        work_dir,
-        keyframe_starts=outcome.strategy is not Strategy.REENCODE,
-    )
 
 
 def _completed(

@@ -27,6 +27,7 @@ from videomerge_worker.outcome import MergeOutcome
 from videomerge_worker.probe import ClipInfo, probe_clip
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.storyboard import PictureJob, make_pictures
 from videomerge_worker.transfers import Transfers
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ TAIL_BYTES = 1024 * 1024
 # An index larger than this goes the FFmpeg way: it would be held in memory, and so would its tables.
 MAX_INDEX_BYTES = 24 * 1024 * 1024
 MAX_TOP_LEVEL_BOXES = 32
+# What FFmpeg may read past a clip's first video sample before that frame comes out (B-frame reordering,
+# its read-ahead): pictures start early only when a clip's probe copy holds this much after it.
+PICTURE_READ_AHEAD_BYTES = 1024 * 1024
 
 
 class _DeclinedError(Exception):
@@ -62,14 +66,18 @@ def assemble_copy_merge(
     progress: ProgressSink,
     output: Path,
     *,
+    pictures: bool = False,
     backoff_seconds: float = 0.5,
 ) -> MergeOutcome | None:
     """Writes the merged file to ``output`` and says what it is, or returns None having left nothing
     behind (the caller merges with FFmpeg). A clip that cannot be downloaded raises WorkerError naming it.
 
     The clips are probed while their media already downloads into place: only a merge the planner would
-    not stream-copy wastes those bytes, and it stops them as soon as the probes say so."""
+    not stream-copy wastes those bytes, and it stops them as soon as the probes say so. With ``pictures``,
+    the poster and storyboard are made from the clips' probe copies while the rest downloads, when every
+    copy holds its clip's first frames (the outcome's ``pictures``; else the caller makes them)."""
     budget = IndexBudget()
+    early: PictureJob | None = None
     with _Assembly(settings, backoff_seconds) as assembly:
         progress(Stage.DOWNLOADING, 0, f"reading the indexes of {len(clips)} clips")
         try:
@@ -97,12 +105,15 @@ def assemble_copy_merge(
                         assembly.stop(downloads)
                         raise
                     progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(clips)} clips")
+                    if pictures and all(_first_frames_present(h) for h in heads):
+                        early = _pictures_from_probe_copies(heads, infos, work_dir)
                     what = f"copy merge of {len(clips)} clips, assembled while downloading"
                     progress(Stage.MERGING, overall_percent(Stage.MERGING, 0), what)
                     assembly.finish(downloads, sum(p.end - p.start for p in layout.pieces), progress)
                     merged.keep = True
             finally:
-                _remove_heads(work_dir, len(clips))
+                if early is None:  # else its FFmpeg reads them; they go with the workspace
+                    _remove_heads(work_dir, len(clips))
         except (_DeclinedError, UnsupportedLayoutError, RangesIgnoredError) as why:
             log.info("merging with FFmpeg: %s", why)
             return None
@@ -123,6 +134,7 @@ def assemble_copy_merge(
         height=video.height,
         strategy=Strategy.COPY,
         clip_seconds=tuple(i.duration for i in infos),
+        pictures=early,
     )
 
 
@@ -211,6 +223,30 @@ class _Assembly:
                     overall_percent(Stage.MERGING, min(self.transfers.received / max(total, 1), 1.0)),
                     None,
                 )
+
+
+def _first_frames_present(head: _Head) -> bool:
+    """Whether the clip's probe copy holds its first video sample and what FFmpeg reads ahead of it."""
+    source = head.source
+    present_until = source.payload_start + min(EARLY_PROBE_SLACK_BYTES, source.payload_bytes)
+    if present_until >= source.payload_end:
+        return True
+    video = next((t for t in source.index.tracks if t.handler == b"vide"), None)
+    if video is None or not len(video.chunk_offsets) or not len(video.sizes):
+        return False
+    first_end = video.chunk_offsets[0] + video.sizes[0]
+    return first_end + PICTURE_READ_AHEAD_BYTES <= present_until
+
+
+def _pictures_from_probe_copies(
+    heads: Sequence[_Head], infos: Sequence[ClipInfo], work_dir: Path
+) -> PictureJob:
+    files = [h.probe_copy for h in heads]
+    seconds = [i.duration for i in infos]
+    frame = (infos[0].video.width, infos[0].video.height)
+    return PictureJob(
+        lambda: make_pictures(files[0], seconds, frame, work_dir, keyframe_starts=True, clip_files=files)
+    )
 
 
 def _remove_heads(work_dir: Path, count: int) -> None:

@@ -1,10 +1,13 @@
 """What a merge produced: the one result model of the worker, converted once into the contract's."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videomerge_contract import MergeResultStatus, Strategy
+
+if TYPE_CHECKING:
+    from videomerge_worker.storyboard import PictureJob
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class MergeOutcome:
     height: int
     strategy: Strategy
     clip_seconds: tuple[float, ...] = ()  # each clip's length as probed, in order: where each starts
+    pictures: "PictureJob | None" = field(default=None, compare=False)  # when asked for: in the making
 
     def facts(self) -> dict[str, Any]:
         """What the result says of the merged file besides where it is and its size (JSON types): also

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import ffmpeg
@@ -22,6 +23,7 @@ from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, 
 from videomerge_worker.probe import ClipInfo, ffprobe, ffprobe_error
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
+from videomerge_worker.storyboard import PictureJob, make_pictures
 from videomerge_worker.urlguard import RefusedUrlError, check_scheme
 
 MERGED_NAME = "merged.mp4"
@@ -47,10 +49,13 @@ def merge_in(
     settings: WorkerSettings,
     progress: ProgressSink,
     *,
+    pictures: bool = False,
     backoff_seconds: float = 0.5,
 ) -> MergeOutcome:
     """Merges ``urls`` into ``work_dir / MERGED_NAME``; inputs are deleted once merged. The merge starts
-    as soon as every clip is probed, which for index-first MP4/MOV clips is before they are all here."""
+    as soon as every clip is probed, which for index-first MP4/MOV clips is before they are all here.
+    With ``pictures`` the outcome's poster and storyboard are in the making (in ``work_dir``) when it
+    returns: made while an assembled merge downloaded, or from the merged file from now on."""
     if not urls:
         raise WorkerError(ErrorReason.INVALID_INPUT, "no clips to merge")
     for index, url in enumerate(urls):  # before any download: a bad URL fails the merge at once
@@ -68,10 +73,11 @@ def merge_in(
             settings,
             progress,
             output,
+            pictures=pictures,
             backoff_seconds=backoff_seconds,
         )
         if assembled is not None:
-            return assembled
+            return _with_pictures(assembled, work_dir) if pictures else assembled
     with ClipFetcher(work_dir, clips_in, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
         clips = fetcher.probed()
         fetcher.merging = True  # downloads still running no longer speak for the stage
@@ -106,7 +112,26 @@ def merge_in(
     for part in plan.parts:
         part.unlink(missing_ok=True)
     described = describe_output(output, len(clips), plan.strategy)
-    return replace(described, clip_seconds=tuple(c.duration for c in clips))
+    outcome = replace(described, clip_seconds=tuple(c.duration for c in clips))
+    return _with_pictures(outcome, work_dir) if pictures else outcome
+
+
+def _with_pictures(outcome: MergeOutcome, work_dir: Path) -> MergeOutcome:
+    """The outcome with its pictures in the making: as they are, or from the merged file from now on."""
+    if outcome.pictures is not None:
+        return outcome
+    job = PictureJob(
+        partial(
+            make_pictures,
+            outcome.output,
+            outcome.clip_seconds,
+            (outcome.width, outcome.height),
+            work_dir,
+            # copy and partial merges keep each clip's first keyframe; a re-encode places its own
+            keyframe_starts=outcome.strategy is not Strategy.REENCODE,
+        )
+    )
+    return replace(outcome, pictures=job)
 
 
 def _copy_merges_only(request: OutputRequest, settings: WorkerSettings) -> Acceptance:

@@ -2,7 +2,8 @@
 position and its length), so the order of the clips shows at a glance.
 
 Both come from the merged file, in one FFmpeg run per group of clips: each clip is an input of its own,
-opened at the clip's start, so FFmpeg decodes about one frame per clip instead of the whole merge. When
+opened at the clip's start (or from each clip's own file, when the assembler has the first bytes of every
+clip on disk before the merge is done: then the pictures are made while the rest downloads), so FFmpeg decodes about one frame per clip instead of the whole merge. When
 every clip starts on a keyframe (copy and partial merges: each clip keeps its own first keyframe) the
 input seeks to the last keyframe before a point a little into the clip (``-noaccurate_seek``): that is
 the clip's first frame, even when the clips' lengths as probed and the offsets in the merged file differ
@@ -13,7 +14,7 @@ frame from the clip's start on. The command builders are pure; ``make_pictures``
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,14 +52,17 @@ class Tile:
     index: int  # 0-based position of the clip in the merge
     start: float  # where the clip starts in the merged file, seconds
     length: float  # how long the clip lasts, seconds
+    file: Path | None = None  # the clip's own file, whose first frame is the tile's; None: seek the merge
 
 
-def tiles(clip_seconds: Sequence[float]) -> list[Tile]:
+def tiles(clip_seconds: Sequence[float], clip_files: Sequence[Path] | None = None) -> list[Tile]:
     starts = [0.0]
     for seconds in clip_seconds[:-1]:
         starts.append(starts[-1] + seconds)
+    files = list(clip_files) if clip_files is not None else [None] * len(clip_seconds)
     return [
-        Tile(i, start, length) for i, (start, length) in enumerate(zip(starts, clip_seconds, strict=True))
+        Tile(i, start, length, file)
+        for i, (start, length, file) in enumerate(zip(starts, clip_seconds, files, strict=True))
     ]
 
 
@@ -117,7 +121,15 @@ def group_command(
     """FFmpeg arguments that write ``board`` (the tiles of ``group``, ``columns`` wide) and, when given,
     ``poster`` (the first tile's frame at the merge's own size, at most ``POSTER_MAX_WIDTH`` wide)."""
     args = ["-hide_banner", "-nostdin", "-v", "error", *PROTOCOLS, "-y"]
+    # A clip's own file may hold only its first bytes (zeros after them): what FFmpeg reads ahead of the
+    # first frame may not decode, which must not fail the run.
+    if any(tile.file is not None for tile in group):
+        args += ["-max_error_rate", "1"]
     for tile in group:
+        if tile.file is not None:
+            args += ["-analyzeduration", "0", "-probesize", "32"]
+            args += ["-threads", "1", "-an", "-sn", "-dn", "-i", f"file:{tile.file}"]
+            continue
         if keyframe_starts:
             into = min(KEYFRAME_SEEK_INTO, tile.length / 2)
             args += ["-noaccurate_seek", "-ss", f"{tile.start + into:.3f}"]
@@ -186,11 +198,13 @@ def make_pictures(
     *,
     keyframe_starts: bool,
     timeout: float = 120.0,
+    clip_files: Sequence[Path] | None = None,
 ) -> Pictures:
-    """Writes the poster and the storyboard of ``merged`` into ``work_dir`` (WorkerError on failure)."""
+    """Writes the poster and the storyboard of ``merged`` into ``work_dir`` (WorkerError on failure);
+    with ``clip_files`` each tile is its clip file's first frame instead (``merged`` is not read)."""
     if not clip_seconds:
         raise ValueError("a storyboard needs the clips' lengths")
-    all_tiles = tiles(clip_seconds)
+    all_tiles = tiles(clip_seconds, clip_files)
     size, font = tile_size(*frame), font_file()
     columns = columns_for(len(all_tiles))
     poster, board = work_dir / POSTER_NAME, work_dir / STORYBOARD_NAME
@@ -221,34 +235,23 @@ def make_pictures(
 
 
 class PictureJob:
-    """Makes the pictures in a thread while the merged file uploads, then stores them beside it.
+    """Makes the pictures in a thread (``make``) while the merge goes on or the merged file uploads.
 
     Pictures are a bonus: a failure to make or store them is logged on stderr and leaves the result
     without ``poster_url`` / ``storyboard_url``; it never fails the merge."""
 
-    def __init__(
-        self,
-        merged: Path,
-        clip_seconds: Sequence[float],
-        frame: tuple[int, int],
-        work_dir: Path,
-        *,
-        keyframe_starts: bool,
-        timeout: float = 120.0,
-    ) -> None:
+    def __init__(self, make: Callable[[], Pictures], *, timeout: float = 120.0) -> None:
         self._pictures: Pictures | None = None
         self._error: BaseException | None = None
         self._timeout = timeout
 
-        def make() -> None:
+        def run() -> None:
             try:
-                self._pictures = make_pictures(
-                    merged, clip_seconds, frame, work_dir, keyframe_starts=keyframe_starts, timeout=timeout
-                )
-            except Exception as exc:  # reported by store()
+                self._pictures = make()
+            except Exception as exc:  # reported by result()
                 self._error = exc
 
-        self._thread = threading.Thread(target=make, name="pictures", daemon=True)
+        self._thread = threading.Thread(target=run, name="pictures", daemon=True)
         self._thread.start()
 
     def __enter__(self) -> "PictureJob":
@@ -257,16 +260,22 @@ class PictureJob:
     def __exit__(self, *_: object) -> None:
         self._thread.join(self._timeout)  # before the workspace that holds its files goes
 
-    def store(self, merged_key: str, settings: WorkerSettings) -> dict[str, str]:
-        """``{"poster_url": …, "storyboard_url": …}`` once both are stored, else ``{}``."""
+    def result(self) -> Pictures | None:
+        """The pictures once made; None (and a line on stderr saying why) when they could not be."""
         self._thread.join(self._timeout)
         if self._pictures is None:
             _skipped(self._error or TimeoutError("the pictures took too long"))
+        return self._pictures
+
+    def store(self, merged_key: str, settings: WorkerSettings) -> dict[str, str]:
+        """``{"poster_url": …, "storyboard_url": …}`` once both are stored, else ``{}``."""
+        pictures = self.result()
+        if pictures is None:
             return {}
         try:
             keys = picture_keys(merged_key)
             client = s3_client(settings, settings.s3_endpoint_url)
-            for path, key in zip((self._pictures.poster, self._pictures.storyboard), keys, strict=True):
+            for path, key in zip((pictures.poster, pictures.storyboard), keys, strict=True):
                 client.put_object(
                     Bucket=settings.s3_bucket, Key=key, Body=path.read_bytes(), ContentType="image/jpeg"
                 )

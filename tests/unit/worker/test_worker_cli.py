@@ -59,6 +59,24 @@ def test_merge_prints_the_rest_result_as_its_last_line(server, run_cli, tmp_path
     assert done.stderr == ""
 
 
+def test_merge_with_pictures_writes_the_poster_and_the_storyboard(server, run_cli, tmp_path):
+    pictures = tmp_path / "pictures"
+    done = run_cli(
+        "merge", "--quality", "original", "--aspect-ratio", "original", "--pictures", str(pictures),
+        "-o", str(tmp_path / "m.mp4"), server.url("a.mp4"),
+        server.url("b.mp4"), server.url("c.mp4"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    poster, storyboard = pictures / "poster.jpg", pictures / "storyboard.jpg"
+    assert (result["poster_url"], result["storyboard_url"]) == (str(poster), str(storyboard))
+    (frame,) = streams(poster, "video")
+    assert (frame["codec_name"], frame["width"], frame["height"]) == ("mjpeg", 320, 240)
+    (board,) = streams(storyboard, "video")
+    assert board["codec_name"] == "mjpeg" and board["width"] > 3 * 320 * 0.9  # three tiles in a row
+    assert done.stderr == ""
+
+
 def test_bad_input_exits_42_with_one_line_naming_the_clip(server, run_cli, tmp_path):
     url = server.url("text.mp4")
     done = run_cli("merge", "-o", str(tmp_path / "x.mp4"), server.url("a.mp4"), url)

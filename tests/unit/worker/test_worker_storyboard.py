@@ -4,9 +4,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.http_server import serve
 from support.media import concat_copy_command
 
+from videomerge_contract import AspectRatio, Quality, Strategy
 from videomerge_contract.objects import picture_keys
+from videomerge_worker.pipeline import merge_in, workspace
+from videomerge_worker.plan import OutputRequest
+from videomerge_worker.progress import discard_progress
 from videomerge_worker.storyboard import (
     BORDER,
     columns_for,
@@ -191,3 +196,50 @@ def test_layout_and_keys():
         "merges/ns/vm-1.poster.jpg",
         "merges/ns/vm-1.storyboard.jpg",
     )
+
+
+@pytest.fixture(scope="module")
+def coloured_server(clips):
+    with serve(clips[0][0].parent) as running:
+        yield running
+
+
+@pytest.mark.parametrize("assemble", [True, False])
+def test_a_merge_asked_for_pictures_has_them_made_and_each_tile_is_its_clip(
+    clips, coloured_server, settings, monkeypatch, assemble
+):
+    """Assembled, the pictures are made from the clips' probe copies while the rest downloads; the
+    FFmpeg way, from the merged file once it is written. Either way: the same tiles, in order."""
+    from videomerge_worker import direct
+
+    early: list[object] = []
+    made_by_assembler = direct.make_pictures
+    monkeypatch.setattr(
+        direct, "make_pictures", lambda *a, **k: early.append(k["clip_files"]) or made_by_assembler(*a, **k)
+    )
+    used = settings.model_copy(update={"assemble_copy_merges": assemble})
+    urls = [coloured_server.url(path.name) for path, _, _ in clips]
+    with workspace(used) as work_dir:
+        outcome = merge_in(
+            work_dir, urls, OutputRequest(Quality.ORIGINAL, AspectRatio.ORIGINAL), used, discard_progress,
+            pictures=True,
+        )  # fmt: skip
+        assert outcome.strategy is Strategy.COPY and outcome.pictures is not None
+        made = outcome.pictures.result()
+        assert made is not None
+        board, poster = rgb(made.storyboard), rgb(made.poster)
+    assert len(early) == (1 if assemble else 0) and all(len(files) == len(clips) for files in early)
+    for position, (_, colour, _) in enumerate(clips):
+        seen = tile_colour(board, position, columns=3)
+        assert close(seen, COLOURS[colour]), (assemble, position, colour, seen)
+    assert poster[:2] == SIZE and close(pixel(poster, SIZE[0] // 2, SIZE[1] // 2), COLOURS["red"])
+
+
+def test_tiles_read_from_the_clips_own_files_are_not_sought():
+    files = [Path("/w/clip-000.index"), Path("/w/clip-001.index")]
+    args = group_command(
+        files[0], tiles([1.0, 2.0], files), (320, 180), 2, Path("/w/s.jpg"), keyframe_starts=True, font=None
+    )
+    assert "-ss" not in args and "-noaccurate_seek" not in args
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-i"] == [f"file:{f}" for f in files]
+    assert args[args.index("-max_error_rate") + 1] == "1"  # bytes past the first frames may be missing
