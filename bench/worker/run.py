@@ -11,8 +11,11 @@ copy     4 compatible 1080p clips merged by `videomerge-worker merge`, against `
 partial  4 clips of which one differs, merged by the worker (downloads included), against a bare FFmpeg
          re-encode of all four local files to the same target.                        target <= 0.4x
 memory   peak RSS of the worker process (not its FFmpeg children) during the copy merge. target < 200 MB
-pictures the poster and storyboard of the copy merge's output (what a Job makes while it uploads), against
-         the copy merge itself; "start" is a bare `ffmpeg -version` on this host.      target <= 0.05x
+pictures the same copy merge with `--pictures` (poster and storyboard, as every Job makes them) against
+         it without: what they add to a copy merge's time.                            target <= 1.05x
+         Also shown: the pictures made alone from the merged file afterwards (`storyboard.make_pictures`,
+         the way a merge FFmpeg made gets them), against the copy merge; "start" is a bare
+         `ffmpeg -version` on this host.
 Media is generated once and cached in ~/.cache/videomerge/bench (or $VIDEOMERGE_CACHE/bench).
 """
 
@@ -127,15 +130,40 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     return Run(seconds, peak[0] / 1024, usage.ru_maxrss / 1024, output.get("out", ""))
 
 
-def worker_merge(
-    urls: list[str], output: Path, scratch: Path, quality: str, assemble: bool = True
-) -> tuple[Run, dict[str, object]]:
+def worker_command(urls: list[str], output: Path, quality: str, pictures: Path | None = None) -> list[str]:
+    shown = ["--pictures", str(pictures)] if pictures is not None else []
+    return [
+        str(WORKER),
+        "merge",
+        "--quality",
+        quality,
+        "--aspect-ratio",
+        "16:9",
+        *shown,
+        "-o",
+        str(output),
+        *urls,
+    ]
+
+
+def worker_env(scratch: Path, assemble: bool = True) -> dict[str, str]:
     env = {**os.environ, "VIDEOMERGE_ALLOW_PRIVATE_URLS": "true", "VIDEOMERGE_WORK_DIR": str(scratch)}
     env["VIDEOMERGE_ASSEMBLE_COPY_MERGES"] = "true" if assemble else "false"
-    run = timed(
-        [str(WORKER), "merge", "--quality", quality, "--aspect-ratio", "16:9", "-o", str(output), *urls], env
-    )
+    return env
+
+
+def worker_merge(
+    urls: list[str],
+    output: Path,
+    scratch: Path,
+    quality: str,
+    assemble: bool = True,
+    pictures: Path | None = None,
+) -> tuple[Run, dict[str, object]]:
+    run = timed(worker_command(urls, output, quality, pictures), worker_env(scratch, assemble))
     result: dict[str, object] = json.loads(run.stdout.strip().splitlines()[-1])
+    if pictures is not None:
+        assert result.get("storyboard_url") and result.get("poster_url"), result
     return run, result
 
 
@@ -163,17 +191,28 @@ class Baseline:
     target: float | None
     command: list[str]
     outputs: list[Path]  # removed before each run
+    env: dict[str, str] | None = None
 
 
 def compare(
-    name, what, baselines: list[Baseline], urls, output, scratch, quality, strategy, repeat, assemble=True
+    name,
+    what,
+    baselines: list[Baseline],
+    urls,
+    output,
+    scratch,
+    quality,
+    strategy,
+    repeat,
+    assemble=True,
+    pictures: Path | None = None,
 ) -> list[Case]:
     """Every baseline and the worker alternately, ``repeat`` times each (the page cache is warm for all).
     Each run starts without the previous run's output: replacing a just-written 1 GB file costs the kernel
     up to a second on this VM, which would measure the previous run rather than this one; so would the
     writeback of its dirty pages, hence the sync."""
     for baseline in baselines:
-        timed(baseline.command)
+        timed(baseline.command, baseline.env)
     cases = [Case(name, what, b.target, [], [], b.name) for b in baselines]
     worker: list[Run] = []
     for _ in range(repeat):
@@ -181,10 +220,12 @@ def compare(
             for path in baseline.outputs:
                 path.unlink(missing_ok=True)
             os.sync()  # the previous run's gigabyte still being written back would slow this one
-            case.baseline.append(timed(baseline.command))
+            case.baseline.append(timed(baseline.command, baseline.env))
         output.unlink(missing_ok=True)
+        if pictures is not None:
+            shutil.rmtree(pictures, ignore_errors=True)
         os.sync()
-        run, result = worker_merge(urls, output, scratch, quality, assemble)
+        run, result = worker_merge(urls, output, scratch, quality, assemble, pictures)
         assert result["strategy"] == strategy, result
         worker.append(run)
     for case in cases:
@@ -222,8 +263,8 @@ def pictures_case(merged: Path, clips: list[Path], copy: Case, work: Path, repea
         started = time.perf_counter()
         subprocess.run(["ffmpeg", "-version"], check=True, capture_output=True)
         startups.append(time.perf_counter() - started)
-    what = f"pictures of those {len(clips)} (start {min(startups[1:]):.2f}s)"
-    return Case("pictures", what, 0.05, [best(copy.worker)], runs[1:], "copy")
+    what = f"alone, after (start {min(startups[1:]):.2f}s)"
+    return Case("pictures", what, None, [best(copy.worker)], runs[1:], "copy")
 
 
 def bare_reencode(clips: list[Path], work: Path, width: int, height: int, fps: int) -> list[str]:
@@ -311,10 +352,25 @@ def main() -> int:
         described = f"4x{c}s 1080p {size:.0f} MiB"
         reencode = bare_reencode(partial, work, 1280, 720, 30)
         index_last_cases = copy(f"{described}, index last", index_last, "bare-last", True)
-        pictures = pictures_case(work / "worker-copy.mp4", index_last, index_last_cases[0], work, args.repeat)
+        alone = pictures_case(work / "worker-copy.mp4", index_last, index_last_cases[0], work, args.repeat)
+        plain = work / "worker-plain.mp4"
+        without = worker_command(urls(index_last), plain, "high")
+        with_pictures = compare(
+            "pictures",
+            "same, index last, with pictures",
+            [Baseline("without", 1.05, without, [plain], worker_env(scratch))],
+            urls(index_last),
+            work / "worker-copy.mp4",
+            scratch,
+            "high",
+            "copy",
+            args.repeat,
+            pictures=work / "pictures",
+        )
         cases = [
             *index_last_cases,
-            pictures,
+            *with_pictures,
+            alone,
             *copy(f"{described}, index first", index_first, "bare-first", True),
             *copy("same, index last, FFmpeg way", index_last, "bare-last", False),
             *compare(
