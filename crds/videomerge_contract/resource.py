@@ -26,6 +26,10 @@ ANNOTATION_REQUEST_HASH: Final = f"{GROUP}/request-hash"
 # Written by the API: the name of the API client that created the merge (label to select by, annotation to
 # read). Client names are DNS labels, so the name itself is a valid label value.
 LABEL_OWNER: Final = f"{GROUP}/owner"
+# Set by the operator on a merge that has finished and whose end it has acknowledged: it never writes such
+# a merge again, so its watch leaves them out (10,000 held merges cost it no memory) and its retention
+# sweep lists them by this label, a page at a time.
+LABEL_SETTLED: Final = f"{GROUP}/settled"
 ANNOTATION_OWNER: Final = f"{GROUP}/owner"
 
 # Images built by this repository (`make images`); charts and the operator default to these names.

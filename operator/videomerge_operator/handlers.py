@@ -14,10 +14,23 @@ from typing import Any
 
 import kopf
 
-from videomerge_contract.resource import GROUP, LABEL_COMPONENT, LABEL_MANAGED_BY, PLURAL, VERSION
+from videomerge_contract.resource import (
+    GROUP,
+    LABEL_COMPONENT,
+    LABEL_MANAGED_BY,
+    LABEL_SETTLED,
+    PLURAL,
+    VERSION,
+)
 from videomerge_operator.cache import JOB_INDEX, MERGE_INDEX, POD_INDEX, KopfIndexCache
 from videomerge_operator.controller import Controller
-from videomerge_operator.naming import CONTAINER_NAME, MANAGER, WORKER_COMPONENT, WORKLOAD_SELECTOR
+from videomerge_operator.naming import (
+    CONTAINER_NAME,
+    FINALIZER,
+    MANAGER,
+    WORKER_COMPONENT,
+    WORKLOAD_SELECTOR,
+)
 from videomerge_operator.s3_cleanup import delete_merged_object
 from videomerge_operator.settings import OperatorSettings
 from videomerge_operator.transitions import compact_if_settled
@@ -25,7 +38,6 @@ from videomerge_operator.views import job_view, merge_view, pod_view
 
 log = logging.getLogger("videomerge_operator.handlers")
 WORKLOAD_LABELS = {LABEL_MANAGED_BY: MANAGER, LABEL_COMPONENT: WORKER_COMPONENT}
-FINALIZER = f"{GROUP}/delete-merged-object"
 
 
 def _at_service_host(info: kopf.ConnectionInfo) -> kopf.ConnectionInfo:
@@ -68,6 +80,9 @@ def kopf_settings() -> kopf.OperatorSettings:
     # No watching of CRDs and namespaces: the CRD exists before the operator starts (Helm installs crds/
     # first), the namespaces are given, and so the operator needs no cluster-wide read rights for them.
     settings.scanning.disabled = True
+    # Settled merges (finished, acknowledged, never written again) stay out of the watch: thousands of them
+    # would otherwise be held, and all listed again at every start. The retention sweep lists them.
+    settings.watching.label_selectors[GROUP, VERSION, PLURAL] = f"!{LABEL_SETTLED}"
     settings.watching.label_selectors["batch", "v1", "jobs"] = WORKLOAD_SELECTOR
     settings.watching.label_selectors["", "v1", "pods"] = WORKLOAD_SELECTOR
     return settings

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from kubernetes import client
 
 from videomerge_contract import kube_client
-from videomerge_contract.resource import GROUP, PLURAL, VERSION
+from videomerge_contract.resource import GROUP, LABEL_SETTLED, PLURAL, VERSION
 from videomerge_operator.executor import PriorityExecutor
 
 T = TypeVar("T")
@@ -23,6 +23,7 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 APPLY_PATCH: Final = "application/apply-patch+yaml"  # a JSON body is YAML too
 FIELD_MANAGER: Final = "videomerge-operator"
 REQUEST_TIMEOUT: Final = 30.0
+LIST_PAGE: Final = 500  # settled merges listed at a time by the retention sweep
 Priority = int
 LEASE: Final = -1  # its own thread, see KubeApi
 URGENT: Final = 0
@@ -151,6 +152,34 @@ class KubeApi:
         if resource_version:
             body["metadata"] = {"resourceVersion": resource_version}
         return await self.request("PATCH", merge_path(namespace, name, "status"), body, MERGE_PATCH)
+
+    async def label_settled(self, namespace: str, name: str) -> None:
+        """Marks a merge settled: the watch drops it (see LABEL_SETTLED)."""
+        body = {"metadata": {"labels": {LABEL_SETTLED: "true"}}}
+        try:
+            await self.request("PATCH", merge_path(namespace, name), body, MERGE_PATCH, priority=BACKGROUND)
+        except ApiError as error:
+            if not error.not_found:
+                raise
+
+    async def settled_merges(
+        self, namespace: str | None, after: str | None, limit: int = LIST_PAGE
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of settled merges (in ``namespace``, or in all) and the token of the next, if any."""
+        path = merge_path(namespace) if namespace else f"/apis/{GROUP}/{VERSION}/{PLURAL}"
+        query = {"labelSelector": LABEL_SETTLED, "limit": str(limit)} | ({"continue": after} if after else {})
+        page = await self.request("GET", path, query=query, priority=BACKGROUND)
+        return page.get("items") or [], (page.get("metadata") or {}).get("continue") or None
+
+    async def drop_finalizer(self, merge: dict[str, Any], finalizer: str) -> None:
+        meta = merge["metadata"]
+        kept = [f for f in meta.get("finalizers") or [] if f != finalizer]
+        body = {"metadata": {"finalizers": kept, "resourceVersion": meta["resourceVersion"]}}
+        try:
+            await self.request("PATCH", merge_path(meta["namespace"], meta["name"]), body, MERGE_PATCH)
+        except ApiError as error:
+            if not error.not_found and not error.conflict:  # a conflict: the next sweep sees it again
+                raise
 
     async def delete_merge(self, namespace: str, name: str, uid: str) -> None:
         options = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}

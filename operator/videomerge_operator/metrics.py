@@ -11,7 +11,12 @@ class OperatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.merges = Gauge("videomerge_operator_merges", "VideoMerges by phase", ["phase"], registry=r)
+        self.merges = Gauge(
+            "videomerge_operator_merges",
+            "VideoMerges the operator follows, by phase (settled ones, labelled videomerge.io/settled, are not)",
+            ["phase"],
+            registry=r,
+        )
         self.queue_depth = Gauge(
             "videomerge_operator_queue_depth", "VideoMerges waiting for a slot", registry=r
         )

@@ -6,6 +6,7 @@ from typing import Final
 
 from videomerge_contract.resource import (
     APP_NAME,
+    GROUP,
     LABEL_COMPONENT,
     LABEL_INSTANCE,
     LABEL_MANAGED_BY,
@@ -19,6 +20,8 @@ HASH_LENGTH: Final = 8
 MANAGER: Final = "videomerge-operator"
 WORKER_COMPONENT: Final = "worker"
 CONTAINER_NAME: Final = "worker"
+# Held while the merged file is deleted from S3 (optional: settings.delete_s3_objects).
+FINALIZER: Final = f"{GROUP}/delete-merged-object"
 # Server-side filter of the Jobs and pods the operator watches.
 WORKLOAD_SELECTOR: Final = f"{LABEL_MANAGED_BY}={MANAGER},{LABEL_COMPONENT}={WORKER_COMPONENT}"
 

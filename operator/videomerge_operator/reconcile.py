@@ -6,6 +6,7 @@ resourceVersion it was computed from, and on a conflict the merge is read again 
 So a terminal status written by the worker in between is seen, and never overwritten.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -21,9 +22,10 @@ from videomerge_operator.events import event_body
 from videomerge_operator.job_manifest import build_job
 from videomerge_operator.kube import ApiError
 from videomerge_operator.metrics import OperatorMetrics
-from videomerge_operator.naming import job_name_for
+from videomerge_operator.naming import FINALIZER, job_name_for
 from videomerge_operator.outcome import Graces, JobOutcome, OutcomeKind, job_outcome
 from videomerge_operator.retention import expired
+from videomerge_operator.s3_cleanup import delete_merged_object
 from videomerge_operator.settings import OperatorSettings
 from videomerge_operator.transitions import (
     StatusChange,
@@ -37,7 +39,15 @@ from videomerge_operator.transitions import (
     worker_blocked,
     worker_started,
 )
-from videomerge_operator.views import JobView, Key, MergeView, job_view, merge_view, owned_by_merge
+from videomerge_operator.views import (
+    JobView,
+    Key,
+    MergeView,
+    job_view,
+    merge_view,
+    owned_by_merge,
+    settled_view,
+)
 from videomerge_operator.worker_access import NamespacePreparer
 
 log = logging.getLogger("videomerge_operator.reconcile")
@@ -59,6 +69,11 @@ class KubeOps(Protocol):
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None
     ) -> dict[str, Any]: ...
     async def delete_merge(self, namespace: str, name: str, uid: str) -> None: ...
+    async def label_settled(self, namespace: str, name: str) -> None: ...
+    async def settled_merges(
+        self, namespace: str | None, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    async def drop_finalizer(self, merge: dict[str, Any], finalizer: str) -> None: ...
     async def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]: ...
     async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None: ...
     async def delete_job(self, namespace: str, name: str, uid: str | None) -> None: ...
@@ -232,6 +247,8 @@ class Reconciler:
             return
         if merge.deleting or merge.settled:  # settled: finished and acknowledged, nothing left to do
             self.first_seen.pop(key, None)
+            if merge.settled and not merge.deleting:
+                await self.kube.label_settled(merge.namespace, merge.name)  # the watch lets go of it
             return
         self.first_seen.setdefault(key, time.monotonic())
         job = self.job_of(merge)
@@ -358,13 +375,47 @@ class Reconciler:
 
     # Cleaning up
     async def sweep(self) -> int:
-        """Deletes finished merges older than the retention; returns how many."""
-        old = expired(self.cache.merges(), self.clock(), timedelta(seconds=self.settings.retention_seconds))
+        """Deletes finished merges older than the retention, those the watch follows and the settled ones
+        it leaves out (listed a page at a time); releases settled merges being deleted (S3 clean-up).
+        Returns how many it deleted."""
+        now, keep = self.clock(), timedelta(seconds=self.settings.retention_seconds)
+        old = expired(self.cache.merges(), now, keep)
+        for namespace in self.settings.namespaces or [None]:
+            after: str | None = None
+            while True:
+                page, after = await self.kube.settled_merges(namespace, after)
+                old += expired(filter(None, map(settled_view, page)), now, keep)
+                if self.settings.delete_s3_objects:
+                    await self._release_deleted(page)
+                if after is None:
+                    break
         for merge in old:
             await self.kube.delete_merge(merge.namespace, merge.name, merge.uid)
             self.metrics.deleted_by_retention.inc()
             log.info("deleted by retention", extra={"merge": f"{merge.namespace}/{merge.name}"})
         return len(old)
+
+    async def _release_deleted(self, settled: list[dict[str, Any]]) -> None:
+        """What kopf's deletion handler does for watched merges, for settled ones being deleted: their
+        stored files go, then the finalizer that held them."""
+        for body in settled:
+            meta = body["metadata"]
+            if not meta.get("deletionTimestamp") or FINALIZER not in (meta.get("finalizers") or ()):
+                continue
+            try:
+                await asyncio.to_thread(
+                    delete_merged_object,
+                    self.settings,
+                    meta["namespace"],
+                    meta["name"],
+                    body.get("status") or {},
+                )
+            except Exception as error:  # the next sweep tries again
+                log.warning(
+                    "could not delete the merged object of %s/%s: %s", meta["namespace"], meta["name"], error
+                )
+                continue
+            await self.kube.drop_finalizer(body, FINALIZER)
 
     def event_body(self, merge: MergeView, change: StatusChange) -> list[dict[str, Any]]:
         return [event_body(merge, e, self.clock(), self.settings.identity) for e in change.events]

@@ -8,7 +8,6 @@ means there is nothing to write. A terminal phase is never changed here ("termin
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache
 from typing import Any, Final
 
 from videomerge_contract.cancellation import CANCELLED_MESSAGE
@@ -28,7 +27,7 @@ from videomerge_contract.resource import (
     CONDITION_WORKER_STARTED,
 )
 from videomerge_operator.retention import finished_at
-from videomerge_operator.views import MergeView
+from videomerge_operator.views import MergeView, settled_status
 
 NORMAL: Final = "Normal"
 EXACT_QUEUE_POSITIONS: Final = 10
@@ -281,12 +280,7 @@ def compact_if_settled(merge: MergeView, now: datetime) -> MergeView:
         return merge
     if merge.cancelled:  # kept in full: a resync deletes its Job should the operator have stopped in between
         return merge
-    return replace(merge, status=_settled_status(s.phase), ended=finished_at(merge), settled=True)
-
-
-@cache
-def _settled_status(phase: Phase) -> VideoMergeStatus:
-    return VideoMergeStatus(phase=phase)
+    return replace(merge, status=settled_status(s.phase), ended=finished_at(merge), settled=True)
 
 
 def chain(merge: MergeView, *steps: Callable[[MergeView], StatusChange]) -> StatusChange:

@@ -7,6 +7,7 @@ so thousands of objects cost little memory and the decisions stay pure functions
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from videomerge_contract.cancellation import cancel_requested
@@ -128,6 +129,39 @@ def merge_view(body: Mapping[str, Any]) -> MergeView:
         clips=len(spec.get("videoUrls") or []),
         status=VideoMergeStatus.from_crd(raw_status),
         cancel_requested=cancel_requested(spec),
+    )
+
+
+@cache
+def settled_status(phase: Phase) -> VideoMergeStatus:
+    """The one status object every settled merge of ``phase`` shares (see ``MergeView.settled``)."""
+    return VideoMergeStatus(phase=phase)
+
+
+def settled_view(body: Mapping[str, Any]) -> MergeView | None:
+    """A settled merge as the retention sweep lists it: what retention reads and no more (its status is
+    not parsed whole). None when it is not finished after all."""
+    meta = body.get("metadata") or {}
+    status = body.get("status") or {}
+    try:
+        phase = Phase(status.get("phase"))
+    except ValueError:
+        return None
+    created = parse_time(meta.get("creationTimestamp"))
+    if created is None or phase not in (Phase.COMPLETED, Phase.FAILED):
+        return None
+    return MergeView(
+        namespace=meta.get("namespace", ""),
+        name=meta["name"],
+        uid=meta.get("uid", ""),
+        resource_version=meta.get("resourceVersion", ""),
+        generation=int(meta.get("generation") or 1),
+        created=created,
+        deleting=bool(meta.get("deletionTimestamp")),
+        clips=len((body.get("spec") or {}).get("videoUrls") or []),
+        status=settled_status(phase),
+        settled=True,
+        ended=parse_time(status.get("completionTime")),
     )
 
 

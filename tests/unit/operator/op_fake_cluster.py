@@ -4,10 +4,13 @@ import asyncio
 import copy
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from videomerge_contract.resource import LABEL_SETTLED
 from videomerge_operator.cache import MemoryCache
 from videomerge_operator.kube import ApiError
+from videomerge_operator.transitions import compact_if_settled
 from videomerge_operator.views import Key, job_view, merge_view, pod_view
 
 
@@ -29,6 +32,7 @@ class FakeCluster:
         self.watch_jobs = True  # False: created Jobs do not reach the cache (a lagging watch)
         self.watch_status_writes = True  # False: the operator's status patches do not reach the cache
         self.status_patches = 0
+        self.list_page = 2  # settled merges per page, small so that the sweep pages
         self.status_conflicts = 0
         self._rv = itertools.count(100)
         self._uid = itertools.count(1)
@@ -65,10 +69,17 @@ class FakeCluster:
         return self.merges[key].get("status", {})
 
     def _changed_merge(self, body: dict[str, Any]) -> None:
+        """What the operator's watch (and kopf's index) make of a change: settled merges leave it."""
         body["metadata"]["resourceVersion"] = str(next(self._rv))
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
-        self.cache.merge_views[key] = merge_view(body)
+        if LABEL_SETTLED in (body["metadata"].get("labels") or {}):
+            self.cache.merge_views.pop(key, None)
+        else:
+            self.cache.merge_views[key] = compact_if_settled(merge_view(body), datetime.now(UTC))
         self.notify(key)
+
+    def settled(self) -> list[Key]:
+        return [k for k, b in self.merges.items() if LABEL_SETTLED in (b["metadata"].get("labels") or {})]
 
     # KubeOps
     async def get_merge(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -100,6 +111,27 @@ class FakeCluster:
         else:
             body["metadata"]["resourceVersion"] = str(next(self._rv))
         return copy.deepcopy(body)
+
+    async def label_settled(self, namespace: str, name: str) -> None:
+        body = self.merges.get((namespace, name))
+        if body is not None:
+            body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), LABEL_SETTLED: "true"}
+            self._changed_merge(body)
+
+    async def settled_merges(
+        self, namespace: str | None, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        found = [copy.deepcopy(self.merges[k]) for k in self.settled() if namespace in (None, k[0])]
+        start = int(after or 0)
+        more = start + self.list_page < len(found)
+        return found[start : start + self.list_page], str(start + self.list_page) if more else None
+
+    async def drop_finalizer(self, merge: dict[str, Any], finalizer: str) -> None:
+        meta = merge["metadata"]
+        body = self.merges[(meta["namespace"], meta["name"])]
+        body["metadata"]["finalizers"] = [
+            f for f in body["metadata"].get("finalizers") or [] if f != finalizer
+        ]
 
     async def delete_merge(self, namespace: str, name: str, uid: str) -> None:
         self.merges.pop((namespace, name), None)

@@ -1,7 +1,7 @@
 """The controller and reconciler against an in-memory API server: queueing, idempotence, truthful status."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from op_factories import T0, job_body, merge_body, pod_body, settings
@@ -384,16 +384,44 @@ async def test_the_operator_refuses_to_send_a_status_field_it_does_not_own(clust
     assert cluster.status_patches == 0
 
 
-async def test_a_settled_merge_is_left_alone(cluster):
-    from videomerge_operator.transitions import compact_if_settled
-
+async def test_a_settled_merge_is_labelled_and_the_watch_lets_go_of_it(cluster):
     add(cluster, "a", status={"phase": "Completed", "completionTime": "2026-01-01T12:00:00Z"})
     controller = make(cluster, retention_seconds=0)
     await controller.settle()
-    patches = cluster.status_patches
-    assert patches == 1, "acknowledged once"
-    cluster.cache.merge_views[key("a")] = compact_if_settled(cluster.cache.merge_views[key("a")], T0)
-    assert cluster.cache.merge_views[key("a")].settled
+    assert cluster.status_patches == 1, "acknowledged once"
+    assert cluster.settled() == [key("a")] and key("a") not in cluster.cache.merge_views
     controller.notify(key("a"))
     await controller.settle()
-    assert cluster.status_patches == patches and cluster.jobs_created == []
+    assert cluster.status_patches == 1 and cluster.jobs_created == []
+
+
+async def test_retention_pages_through_the_settled_merges_the_watch_leaves_out(cluster):
+    for i in range(5):
+        add(cluster, f"old{i}", status={"phase": "Completed", "completionTime": "2026-01-01T12:00:00Z"})
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    add(cluster, "recent", status={"phase": "Failed", "completionTime": now})
+    controller = make(cluster, retention_seconds=0)
+    await controller.settle()
+    assert len(cluster.settled()) == 6 and cluster.list_page == 2  # three pages
+    assert controller.metrics.deleted_by_retention._value.get() == 0
+    controller.settings.retention_seconds = 3600
+    controller._next_sweep = 0.0
+    await controller.settle()
+    assert sorted(k[1] for k in cluster.merges) == ["recent"]
+    assert controller.metrics.deleted_by_retention._value.get() == 5
+
+
+async def test_a_settled_merge_being_deleted_has_its_files_removed_then_its_finalizer(cluster, monkeypatch):
+    from videomerge_operator import reconcile
+    from videomerge_operator.naming import FINALIZER
+
+    removed = []
+    monkeypatch.setattr(reconcile, "delete_merged_object", lambda s, ns, name, status: removed.append(name))
+    add(cluster, "a", status={"phase": "Completed", "completionTime": "2026-01-01T12:00:00Z"})
+    controller = make(cluster, retention_seconds=0, delete_s3_objects=True)
+    await controller.settle()
+    body = cluster.merges[key("a")]
+    body["metadata"] |= {"deletionTimestamp": "2026-01-02T00:00:00Z", "finalizers": [FINALIZER, "other/x"]}
+    controller._next_sweep = 0.0
+    await controller.settle()
+    assert removed == ["a"] and body["metadata"]["finalizers"] == ["other/x"]
