@@ -19,7 +19,7 @@ RUN /opt/videomerge/bin/pip install --no-cache-dir --disable-pip-version-check '
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
  && useradd --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin videomerge
 COPY --from=build /opt/videomerge /opt/videomerge
 ENV PATH=/opt/videomerge/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

@@ -61,11 +61,11 @@ def test_one_replica_acts_and_the_other_takes_over(start_operator, custom, kube,
             assert b.metric("videomerge_operator_jobs_created_total") == 0
             assert not b.leading()
 
-            # Graceful stop: the Lease is handed over at once, without waiting for expiry.
-            stopped_at = time.monotonic()
+            # Graceful stop: the Lease is handed over at once, without waiting for expiry. (Timing the
+            # hand-over instead failed on a loaded machine, where the stop itself took seconds.)
             assert a.stop() == 0
+            assert holder(kube, namespace) in (None, b.identity), "a released the Lease as it stopped"
             wait_until(b.leading, timeout=15, what="b takes over")
-            assert time.monotonic() - stopped_at < 6, "hand-over must not wait for the lease to expire"
             assert holder(kube, namespace) == b.identity
             create_merge(custom, namespace, "after-handover")
             wait_until(lambda: len(jobs.seen) == 4, timeout=60, what="Job after hand-over")
