@@ -17,9 +17,14 @@ pictures the same copy merge with `--pictures` (poster and storyboard, as every 
          the way a merge FFmpeg made gets them), against the copy merge; "start" is a bare
          `ffmpeg -version` on this host.
 Media is generated once and cached in ~/.cache/videomerge/bench (or $VIDEOMERGE_CACHE/bench).
+
+--image IMAGE runs the worker and the FFmpeg baselines as a Job runs them: the image's Python, packages and
+FFmpeg build, entered with nsenter (its mount namespace; the host's network, so the same loopback origin),
+with no container start in the timing. curl stays on the host; "pictures alone" is not run.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +32,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +51,51 @@ from videomerge_worker.storyboard import make_pictures  # noqa: E402
 CACHE = Path(os.environ.get("VIDEOMERGE_CACHE", Path.home() / ".cache" / "videomerge")) / "bench"
 WORKER = Path(sys.executable).with_name("videomerge-worker")
 MIB = 1024 * 1024
+
+
+@dataclass
+class Place:
+    """Where the measured commands run: this host, or inside an image (``pid``: a container of it)."""
+
+    pid: int | None = None
+    image_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def worker(self) -> str:
+        return str(WORKER) if self.pid is None else "videomerge-worker"
+
+    def wrap(self, cmd: list[str], env: dict[str, str] | None) -> tuple[list[str], dict[str, str] | None]:
+        if self.pid is None:
+            return cmd, env
+        ours = {k: v for k, v in (env or {}).items() if k.startswith("VIDEOMERGE_")}
+        settings = [f"{k}={v}" for k, v in {**self.image_env, "HOME": "/tmp", **ours}.items()]
+        return ["nsenter", "-t", str(self.pid), "-m", "--", "env", "-i", *settings, *cmd], None
+
+
+HOST = Place()
+PLACE = HOST  # set by --image
+
+
+@contextlib.contextmanager
+def image_place(image: str, shared: Path) -> Iterator[Place]:
+    """A container of ``image`` that only sleeps, ``shared`` mounted at the same path; stopped after."""
+    started = subprocess.run(
+        [
+            *("docker", "run", "-d", "--rm", "--network", "host", "--user", "0"),
+            *("-v", f"{shared}:{shared}", "--entrypoint", "sleep", image, "infinity"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    container = started.stdout.strip()
+    try:
+        inspect = ["docker", "inspect", "-f", "{{.State.Pid}} {{json .Config.Env}}", container]
+        pid, env = subprocess.run(inspect, check=True, capture_output=True, text=True).stdout.split(" ", 1)
+        image_env = dict(item.split("=", 1) for item in json.loads(env))
+        yield Place(int(pid), image_env)
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], check=False, capture_output=True)
 
 
 @dataclass
@@ -93,8 +144,11 @@ def variant(source: Path, path: Path, n: int, *, index_first: bool = False) -> P
     return path
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """Wall time of ``cmd``; peak RSS of the process itself (VmHWM) and of it or any child (wait4)."""
+def timed(cmd: list[str], env: dict[str, str] | None = None, *, inside: bool = True) -> Run:
+    """Wall time of ``cmd`` (run in PLACE when ``inside``); peak RSS of the process itself (VmHWM) and of it
+    or any child (wait4)."""
+    if inside:
+        cmd, env = PLACE.wrap(cmd, env)
     started = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak, output = [0], {}
@@ -133,7 +187,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> Run:
 def worker_command(urls: list[str], output: Path, quality: str, pictures: Path | None = None) -> list[str]:
     shown = ["--pictures", str(pictures)] if pictures is not None else []
     return [
-        str(WORKER),
+        PLACE.worker,
         "merge",
         "--quality",
         quality,
@@ -192,6 +246,7 @@ class Baseline:
     command: list[str]
     outputs: list[Path]  # removed before each run
     env: dict[str, str] | None = None
+    inside: bool = True  # run where the worker runs (see Place); curl runs on the host
 
 
 def compare(
@@ -212,7 +267,7 @@ def compare(
     up to a second on this VM, which would measure the previous run rather than this one; so would the
     writeback of its dirty pages, hence the sync."""
     for baseline in baselines:
-        timed(baseline.command, baseline.env)
+        timed(baseline.command, baseline.env, inside=baseline.inside)
     cases = [Case(name, what, b.target, [], [], b.name) for b in baselines]
     worker: list[Run] = []
     for _ in range(repeat):
@@ -220,7 +275,7 @@ def compare(
             for path in baseline.outputs:
                 path.unlink(missing_ok=True)
             os.sync()  # the previous run's gigabyte still being written back would slow this one
-            case.baseline.append(timed(baseline.command, baseline.env))
+            case.baseline.append(timed(baseline.command, baseline.env, inside=baseline.inside))
         output.unlink(missing_ok=True)
         if pictures is not None:
             shutil.rmtree(pictures, ignore_errors=True)
@@ -239,7 +294,7 @@ def parallel_download(urls: list[str], work: Path) -> Baseline:
     command = ["curl", "-s", "-f", "--parallel", "--parallel-max", str(len(urls))]
     for url, path in zip(urls, outputs, strict=True):
         command += ["-o", str(path), url]
-    return Baseline("curl", 1.3, command, outputs)
+    return Baseline("curl", 1.3, command, outputs, inside=False)
 
 
 def pictures_case(merged: Path, clips: list[Path], copy: Case, work: Path, repeat: int) -> Case:
@@ -302,7 +357,15 @@ def main() -> int:
     parser.add_argument("--copy-seconds", type=int, default=120, help="length of each 1080p copy clip")
     parser.add_argument("--partial-seconds", type=int, default=20, help="length of each 720p partial clip")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best one counts")
+    parser.add_argument("--image", help="run the worker and FFmpeg as in a Job: inside this image")
     args = parser.parse_args()
+    global PLACE
+    with image_place(args.image, CACHE) if args.image else contextlib.nullcontext(HOST) as place:
+        PLACE = place
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
 
     media = CACHE / "media"
     media.mkdir(parents=True, exist_ok=True)
@@ -352,7 +415,11 @@ def main() -> int:
         described = f"4x{c}s 1080p {size:.0f} MiB"
         reencode = bare_reencode(partial, work, 1280, 720, 30)
         index_last_cases = copy(f"{described}, index last", index_last, "bare-last", True)
-        alone = pictures_case(work / "worker-copy.mp4", index_last, index_last_cases[0], work, args.repeat)
+        alone = (
+            []
+            if PLACE is not HOST  # it times make_pictures in this process, with this host's FFmpeg
+            else [pictures_case(work / "worker-copy.mp4", index_last, index_last_cases[0], work, args.repeat)]
+        )
         plain = work / "worker-plain.mp4"
         without = worker_command(urls(index_last), plain, "high")
         with_pictures = compare(
@@ -370,7 +437,7 @@ def main() -> int:
         cases = [
             *index_last_cases,
             *with_pictures,
-            alone,
+            *alone,
             *copy(f"{described}, index first", index_first, "bare-first", True),
             *copy("same, index last, FFmpeg way", index_last, "bare-last", False),
             *compare(
@@ -404,8 +471,10 @@ def main() -> int:
         f"{'memory':8} {'worker peak RSS in the copy merges':36} {'':>10} {rss:8.0f}M {'':>7} {'< 200M':>8}  "
         f"{'yes' if rss < 200 else 'NO'}"
     )
+    where = f"inside {args.image}" if args.image else "on this host"
     print(
-        f"(best of {args.repeat} runs each, baselines and worker alternating; the worker's FFmpeg children "
+        f"(worker and FFmpeg {where}; best of {args.repeat} runs each, baselines and worker alternating; "
+        f"the worker's FFmpeg children "
         f"peaked at {children:.0f} MiB; nginx answered {ranges} byte ranges)"
     )
     shutil.rmtree(work, ignore_errors=True)
