@@ -91,6 +91,25 @@ def test_a_failed_merge_exits_1_from_status_and_result(store: MemoryMergeStore, 
     )
 
 
+def test_cancel_says_it_is_cancelling_and_a_cancelled_merge_exits_1_with_its_reason(
+    store: MemoryMergeStore, cli_env
+):
+    task_id = json.loads(run(cli_env, "--output", "json", "merge", *URLS).stdout)["task_id"]
+    cancelling = run(cli_env, "cancel", task_id)
+    assert cancelling.returncode == 0 and "Merge is being cancelled" in cancelling.stdout
+    assert store.get(task_id)["spec"]["cancel"] is True
+    store.patch_status(  # what the operator then writes
+        task_id,
+        {"phase": "Failed", "error": {"reason": "Cancelled", "message": "cancelled by request"}},
+    )
+    result = run(cli_env, "result", task_id)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"merge {task_id} failed: Cancelled: cancelled by request"
+    removed = run(cli_env, "cancel", task_id)
+    assert removed.returncode == 0 and "Merge removed: it had already failed" in removed.stdout
+    assert store.list(10).items == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
