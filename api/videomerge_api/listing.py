@@ -4,6 +4,7 @@ The token is the sort key of the page's last item, so pages stay stable while me
 
 import base64
 import binascii
+import heapq
 import json
 
 from videomerge_api.store import VideoMergeObject
@@ -34,12 +35,14 @@ def decode_token(token: str) -> SortKey:
 def page(
     objects: list[VideoMergeObject], status: RestStatus | None, limit: int, after: SortKey | None
 ) -> tuple[list[VideoMergeObject], str | None]:
-    """Up to ``limit`` objects after ``after`` (newest first) with ``status``; and the next token or None."""
-    chosen = sorted(
-        (o for o in objects if status is None or status_word(o) == status), key=list_key, reverse=True
+    """Up to ``limit`` objects after ``after`` (newest first) with ``status``; and the next token or None.
+    Picks the page without sorting everything held (10,000 merges: a sort per page was most of its time)."""
+    chosen = (
+        o
+        for o in objects
+        if (status is None or status_word(o) == status) and (after is None or list_key(o) < after)
     )
-    if after is not None:
-        chosen = [o for o in chosen if list_key(o) < after]
-    items = chosen[:limit]
-    more = len(chosen) > limit
+    top = heapq.nlargest(limit + 1, chosen, key=list_key)
+    items = top[:limit]
+    more = len(top) > limit
     return items, encode_token(list_key(items[-1])) if more and items else None
