@@ -19,6 +19,13 @@ class Clip:
     def number(self) -> int:
         return self.index + 1
 
+    @property
+    def info(self) -> ClipInfo:
+        """Its probe; only for clips that have one."""
+        if self.probe is None:
+            raise ValueError(f"clip {self.number} is not probed yet")
+        return self.probe
+
     def with_probe(self, probe: ClipInfo) -> "Clip":
         return replace(self, path=probe.path, probe=probe)
 

@@ -13,6 +13,7 @@ import httpcore
 import httpx
 
 from videomerge_contract import ErrorReason
+from videomerge_worker.clip import Clip
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.rangecopy import RangeCopyError, copy_range
 from videomerge_worker.settings import WorkerSettings
@@ -105,28 +106,29 @@ class Downloader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch(self, index: int, url: str, dest: Path, on_written: Callable[[int], None] | None = None) -> int:
-        """Downloads clip ``index`` from ``url`` to ``dest``; returns its size in bytes. ``on_written`` gets
-        the file's length after every write (unbuffered: other readers see the bytes at once)."""
+    def fetch(self, clip: Clip, dest: Path, on_written: Callable[[int], None] | None = None) -> int:
+        """Downloads ``clip`` to ``dest``; returns its size in bytes. ``on_written`` gets the file's
+        length after every write (unbuffered: other readers see the bytes at once)."""
         with dest.open("wb", buffering=0) as out:
-            return self.fetch_into(index, url, out, on_written=on_written)
+            return self.fetch_into(clip, out, on_written=on_written)
 
     def fetch_into(
         self,
-        index: int,
-        url: str,
+        clip: Clip,
         out: BinaryIO,
         *,
         start: int = 0,
         length: int | None = None,
         on_written: Callable[[int], None] | None = None,
     ) -> int:
-        """Downloads bytes ``[start, start + length)`` of clip ``index`` (to its end without ``length``)
-        into ``out``, positioned at its beginning; returns how many. A byte range needs a server that
-        honours ranges: one that answers with the whole file fails the download."""
+        """Downloads bytes ``[start, start + length)`` of ``clip`` (to its end without ``length``) into
+        ``out``; returns how many. ``out`` holds what came already: the download resumes after
+        ``out.tell()`` bytes. A byte range needs a server that honours ranges: one that answers with
+        the whole file fails the download."""
+        url = clip.url
 
         def fail(reason: ErrorReason, problem: str, *, permanent: bool) -> WorkerError:
-            return WorkerError.for_clip(reason, index, url, problem, permanent=permanent)
+            return clip.error(reason, problem, permanent=permanent)
 
         try:
             check_scheme(url)
@@ -154,7 +156,7 @@ class Downloader:
             except RefusedUrlError as exc:
                 raise fail(ErrorReason.DOWNLOAD_FAILED, f"refused: {exc}", permanent=True) from None
             except OSError as exc:
-                raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {index + 1}: {exc}") from None
+                raise WorkerError(ErrorReason.INTERNAL, f"cannot write clip {clip.number}: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _spliced(self, url: str, out: FileWindow, start: int, length: int, deadline: float) -> bool:

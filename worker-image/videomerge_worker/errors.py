@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterable
 from concurrent.futures import Future
+from typing import Any
 
 from videomerge_contract import ErrorReason, MergeError
 from videomerge_contract.limits import Limits
@@ -81,7 +82,7 @@ class DownloadCancelledError(Exception):
     """Another clip failed first (or the merge changed course): this download stops early."""
 
 
-def first_clip_error(futures: "Iterable[Future[None]]", fallback: str) -> BaseException:
+def first_clip_error(futures: "Iterable[Future[Any]]", fallback: str) -> BaseException:
     """The failure to report from finished downloads: the lowest clip's, ignoring the downloads that only
     stopped because another failed; ``fallback`` when nothing but cancellations is left."""
     errors = [e for f in futures if f.done() and not f.cancelled() and (e := f.exception()) is not None]

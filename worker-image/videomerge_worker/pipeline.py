@@ -1,5 +1,7 @@
-"""The merge itself: download and probe in parallel, plan, run FFmpeg, check the result."""
+"""The merge itself, from URLs to the merged file: the intake reads and probes every clip, ``plan_merge``
+decides, the assembler or FFmpeg executes; the FFmpeg plan's run and the check of its result."""
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -13,19 +15,20 @@ from pathlib import Path
 import ffmpeg
 
 from videomerge_contract import ErrorReason, Stage, Strategy
-from videomerge_worker.clip import clips_of
-from videomerge_worker.direct import Acceptance, assemble_copy_merge
+from videomerge_worker.clip import Clip, clips_of
+from videomerge_worker.direct import Assembly
 from videomerge_worker.errors import WorkerError
-from videomerge_worker.fetch import ClipFetcher
 from videomerge_worker.ffmpeg_run import run_ffmpeg
+from videomerge_worker.intake import Intake
 from videomerge_worker.outcome import MergeOutcome
-from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, decide, plan_merge
-from videomerge_worker.probe import ClipInfo, ffprobe, ffprobe_error
+from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, plan_merge
+from videomerge_worker.probe import ffprobe, ffprobe_error
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.storyboard import PictureJob, make_pictures
 from videomerge_worker.urlguard import RefusedUrlError, check_scheme
 
+log = logging.getLogger(__name__)
 MERGED_NAME = "merged.mp4"
 FOLLOW_MARGIN_SECONDS = 30.0
 
@@ -52,68 +55,92 @@ def merge_in(
     pictures: bool = False,
     backoff_seconds: float = 0.5,
 ) -> MergeOutcome:
-    """Merges ``urls`` into ``work_dir / MERGED_NAME``; inputs are deleted once merged. The merge starts
-    as soon as every clip is probed, which for index-first MP4/MOV clips is before they are all here.
-    With ``pictures`` the outcome's poster and storyboard are in the making (in ``work_dir``) when it
-    returns: made while an assembled merge downloaded, or from the merged file from now on."""
+    """Merges ``urls`` into ``work_dir / MERGED_NAME``; inputs are deleted once merged. One way in for
+    every clip (``intake``: heads, probes, downloads); ``plan_merge`` decides the strategy; the assembler
+    executes the copy merges it has joined while downloading, FFmpeg every other, starting as soon as
+    every clip is probed (for index-first MP4/MOV clips, before they are all here). With ``pictures``
+    the outcome's poster and storyboard are in the making (in ``work_dir``) when it returns: made while
+    an assembled merge downloaded, or from the merged file from now on."""
     if not urls:
         raise WorkerError(ErrorReason.INVALID_INPUT, "no clips to merge")
-    for index, url in enumerate(urls):  # before any download: a bad URL fails the merge at once
-        try:
-            check_scheme(url)
-        except RefusedUrlError as exc:
-            raise WorkerError.for_clip(ErrorReason.INVALID_INPUT, index, url, str(exc)) from None
-    output = work_dir / MERGED_NAME
     clips_in = clips_of(list(urls))
-    if settings.assemble_copy_merges:
-        assembled = assemble_copy_merge(
-            work_dir,
-            clips_in,
-            _copy_merges_only(request, settings),
-            settings,
-            progress,
-            output,
-            pictures=pictures,
-            backoff_seconds=backoff_seconds,
-        )
-        if assembled is not None:
-            return _with_pictures(assembled, work_dir) if pictures else assembled
-    with ClipFetcher(work_dir, clips_in, settings, progress, backoff_seconds=backoff_seconds) as fetcher:
-        clips = fetcher.probed()
-        fetcher.merging = True  # downloads still running no longer speak for the stage
-        progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(clips)} clips")
-        total = sum(c.duration for c in clips)
-        if total > settings.max_total_duration_seconds:
-            limit = settings.max_total_duration_seconds
-            raise WorkerError(
-                ErrorReason.INVALID_INPUT,
-                f"the clips last {total:.0f} s together, more than the {limit:g} s limit",
-            )
-        # How long FFmpeg may wait at the end of a clip still downloading: as long as the downloader
-        # itself would wait for bytes, over all its attempts, before giving up on the clip.
-        follow = settings.download_read_timeout_seconds * settings.download_attempts + FOLLOW_MARGIN_SECONDS
-        plan = plan_merge(clips, request, work_dir, output, follow_seconds=follow)
-        early = sum(c.growing for c in clips)
-        note = f", {early} still downloading" if early else ""
-        progress(
-            Stage.MERGING,
-            overall_percent(Stage.MERGING, 0),
-            f"{plan.strategy.value} merge of {len(clips)} clips{note}",
-        )
+    for clip in clips_in:  # before any download: a bad URL fails the merge at once
         try:
-            run_plan(plan, work_dir, urls, settings, progress, cancel=fetcher.failed)
-        except WorkerError:
-            if fetcher.failed.is_set():  # FFmpeg stopped because a clip it was reading failed
-                raise fetcher.error() from None
+            check_scheme(clip.url)
+        except RefusedUrlError as exc:
+            raise clip.error(ErrorReason.INVALID_INPUT, str(exc)) from None
+    output = work_dir / MERGED_NAME
+    with Intake(work_dir, clips_in, settings, progress, backoff_seconds=backoff_seconds) as intake:
+        assembly = Assembly.start(intake, output) if settings.assemble_copy_merges else None
+        if assembly is None:
+            intake.download_whole()  # (already, when the assembler could not start)
+        try:
+            clips = intake.probed()
+            progress(Stage.PROBING, overall_percent(Stage.PROBING, 1), f"probed {len(clips)} clips")
+            _check_total_duration(clips, settings)
+            # How long FFmpeg may wait at the end of a clip still downloading: as long as the downloader
+            # itself would wait for bytes, over all its attempts, before giving up on the clip.
+            follow = (
+                settings.download_read_timeout_seconds * settings.download_attempts + FOLLOW_MARGIN_SECONDS
+            )
+            plan = plan_merge([c.info for c in clips], request, work_dir, output, follow_seconds=follow)
+            if assembly is not None and plan.strategy is Strategy.COPY:
+                outcome = assembly.finish(clips, progress, pictures=pictures)
+                return _with_pictures(outcome, work_dir) if pictures else outcome
+            if assembly is not None:
+                log.info("merging with FFmpeg: a %s merge", plan.strategy.value)
+                assembly.abandon()
+                intake.download_whole()
+        except BaseException:
+            if assembly is not None:
+                assembly.abandon()
             raise
-        fetcher.downloaded()
+        _merge_with_ffmpeg(intake, clips, plan, work_dir, settings, progress)
     for clip in clips:
-        clip.path.unlink(missing_ok=True)
+        clip.info.path.unlink(missing_ok=True)
     for part in plan.parts:
         part.unlink(missing_ok=True)
     described = describe_output(output, len(clips), plan.strategy)
-    outcome = replace(described, clip_seconds=tuple(c.duration for c in clips))
+    outcome = replace(described, clip_seconds=tuple(c.info.duration for c in clips))
     return _with_pictures(outcome, work_dir) if pictures else outcome
+
+
+def _check_total_duration(clips: Sequence[Clip], settings: WorkerSettings) -> None:
+    total = sum(c.info.duration for c in clips)
+    if total > settings.max_total_duration_seconds:
+        limit = settings.max_total_duration_seconds
+        raise WorkerError(
+            ErrorReason.INVALID_INPUT,
+            f"the clips last {total:.0f} s together, more than the {limit:g} s limit",
+        )
+
+
+def _merge_with_ffmpeg(
+    intake: Intake,
+    clips: Sequence[Clip],
+    plan: Plan,
+    work_dir: Path,
+    settings: WorkerSettings,
+    progress: ProgressSink,
+) -> None:
+    """The FFmpeg executor: runs the plan as soon as FFmpeg can read every clip (growing ones while
+    they download), then waits for every download to end whole and checked."""
+    intake.ready()
+    intake.merging = True  # downloads still running no longer speak for the stage
+    early = sum(c.info.growing for c in clips)
+    note = f", {early} still downloading" if early else ""
+    progress(
+        Stage.MERGING,
+        overall_percent(Stage.MERGING, 0),
+        f"{plan.strategy.value} merge of {len(clips)} clips{note}",
+    )
+    try:
+        run_plan(plan, work_dir, clips, settings, progress, cancel=intake.failed)
+    except WorkerError:
+        if intake.failed.is_set():  # FFmpeg stopped because a clip it was reading failed
+            raise intake.error() from None
+        raise
+    intake.downloaded()
 
 
 def _with_pictures(outcome: MergeOutcome, work_dir: Path) -> MergeOutcome:
@@ -134,23 +161,10 @@ def _with_pictures(outcome: MergeOutcome, work_dir: Path) -> MergeOutcome:
     return replace(outcome, pictures=job)
 
 
-def _copy_merges_only(request: OutputRequest, settings: WorkerSettings) -> Acceptance:
-    """The choice between the executors: the assembler takes a merge the planner would stream-copy,
-    FFmpeg every other (and reports the limits, the same for every merge)."""
-
-    def accept(clips: list[ClipInfo]) -> str | None:
-        if sum(c.duration for c in clips) > settings.max_total_duration_seconds:
-            return "over the duration limit"
-        strategy = decide(clips, request).strategy
-        return None if strategy is Strategy.COPY else f"a {strategy.value} merge"
-
-    return accept
-
-
 def run_plan(
     plan: Plan,
     work_dir: Path,
-    urls: Sequence[str],
+    clips: Sequence[Clip],
     settings: WorkerSettings,
     progress: ProgressSink,
     cancel: threading.Event | None = None,
@@ -183,7 +197,7 @@ def run_plan(
                     timeout=max(deadline - time.monotonic(), 1.0),
                     on_seconds=on_seconds,
                     clip_index=index,
-                    clip_url=urls[index] if index is not None else None,
+                    clip_url=clips[index].url if index is not None else None,
                     cancel=cancel,
                 )
                 break

@@ -5,13 +5,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
 from videomerge_contract import ErrorReason
 from videomerge_worker.errors import WorkerError, without_local_paths
 from videomerge_worker.isobmff import index_problem, is_iso_bmff, truncation_problem
+
+if TYPE_CHECKING:
+    from videomerge_worker.clip import Clip  # clip.py holds a ClipInfo
 
 # Common rates that cameras and encoders report slightly off (29.97 as 2997/100, 30 as 1001/33 ...).
 _STANDARD_RATES = tuple(
@@ -77,13 +80,14 @@ def ffprobe_error(exc: ffmpeg.Error) -> str:
     return without_local_paths(_last_line(exc.stderr)) or "unrecognised format"
 
 
-def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> ClipInfo:
-    """Probes a local file; a file that is not a playable video raises UnsupportedMedia naming the clip.
-    A ``growing`` file (its index on disk, its media still arriving) is checked for truncation later,
-    by ``check_complete``."""
+def probe_clip(clip: "Clip", path: Path, *, growing: bool = False) -> ClipInfo:
+    """Probes ``clip`` from a local file (``path``: its download, or a copy of its head and first
+    media); a file that is not a playable video raises UnsupportedMedia naming the clip. A ``growing``
+    file (its index on disk, its media still arriving) is checked for truncation later, by
+    ``check_complete``."""
 
     def unsupported(problem: str) -> WorkerError:
-        return WorkerError.for_clip(ErrorReason.UNSUPPORTED_MEDIA, index, url, problem)
+        return clip.error(ErrorReason.UNSUPPORTED_MEDIA, problem)
 
     size = path.stat().st_size
     if size == 0:
@@ -95,15 +99,15 @@ def probe_clip(path: Path, index: int, url: str, *, growing: bool = False) -> Cl
     except ffmpeg.Error as exc:
         raise unsupported(f"not a readable video ({ffprobe_error(exc)})") from None
     if not growing:
-        check_complete(path, index, url)
+        check_complete(clip, path)
     info = clip_info_from_probe(data, path, size, unsupported)
     return replace(info, growing=True) if growing else info
 
 
-def check_complete(path: Path, index: int, url: str) -> None:
+def check_complete(clip: "Clip", path: Path) -> None:
     """An MP4/MOV whose boxes promise more bytes than it has is truncated: UnsupportedMedia."""
     if is_iso_bmff(path) and (problem := truncation_problem(path)):
-        raise WorkerError.for_clip(ErrorReason.UNSUPPORTED_MEDIA, index, url, problem)
+        raise clip.error(ErrorReason.UNSUPPORTED_MEDIA, problem)
 
 
 def clip_info_from_probe(

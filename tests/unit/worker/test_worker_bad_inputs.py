@@ -3,6 +3,7 @@
 import pytest
 
 from videomerge_contract import ErrorReason
+from videomerge_worker.clip import Clip
 from videomerge_worker.download import Downloader
 from videomerge_worker.errors import WorkerError, without_local_paths
 from videomerge_worker.urlguard import GuardedBackend, refusal
@@ -126,9 +127,9 @@ def test_redirect_to_a_private_address_is_refused(server, settings, tmp_path, ta
     url = server.url("a.mp4", redirect=location)
     guarded = settings.model_copy(update={"allow_private_urls": False})
     with Downloader(guarded, backend=GuardedBackend(policy=only_127_0_0_1_is_public)) as downloader:
-        assert downloader.fetch(0, server.url("a.mp4"), tmp_path / "ok") > 0  # the stand-in public host
+        assert downloader.fetch(Clip(0, server.url("a.mp4")), tmp_path / "ok") > 0  # the stand-in public host
         with pytest.raises(WorkerError) as caught:
-            downloader.fetch(0, url, tmp_path / "clip")
+            downloader.fetch(Clip(0, url), tmp_path / "clip")
     error = caught.value
     assert (error.reason, error.permanent) == (ErrorReason.DOWNLOAD_FAILED, True)
     assert "is not a public address, which is not fetched" in error.message
@@ -137,7 +138,7 @@ def test_redirect_to_a_private_address_is_refused(server, settings, tmp_path, ta
 def test_redirect_to_a_non_http_scheme_is_refused(server, settings, tmp_path):
     url = server.url("a.mp4", redirect="file:///etc/passwd")
     with Downloader(settings) as downloader, pytest.raises(WorkerError) as caught:
-        downloader.fetch(0, url, tmp_path / "clip")
+        downloader.fetch(Clip(0, url), tmp_path / "clip")
     assert (
         caught.value.permanent
         and "redirected to file:/etc/passwd: only http and https" in caught.value.message
@@ -147,9 +148,9 @@ def test_redirect_to_a_non_http_scheme_is_refused(server, settings, tmp_path):
 def test_transient_failures_are_retried_and_cut_downloads_resume(server, settings, clip_dir, tmp_path):
     with Downloader(settings, backoff_seconds=0.01) as downloader:
         flaky = server.url("b.mp4", fail=2)
-        assert downloader.fetch(0, flaky, tmp_path / "flaky") == (clip_dir / "b.mp4").stat().st_size
+        assert downloader.fetch(Clip(0, flaky), tmp_path / "flaky") == (clip_dir / "b.mp4").stat().st_size
         cut = server.url("c.mp4", cut=3000)
-        downloader.fetch(1, cut, tmp_path / "cut")
+        downloader.fetch(Clip(1, cut), tmp_path / "cut")
     assert (tmp_path / "cut").read_bytes() == (clip_dir / "c.mp4").read_bytes()
     ranges = [r.range for r in server.requests if r.query == "cut=3000"]
     assert ranges == [None, "bytes=3000-"]

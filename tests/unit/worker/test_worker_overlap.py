@@ -6,7 +6,7 @@ import pytest
 from support.media import streams
 
 from videomerge_contract import AspectRatio, ErrorReason, Fit, Quality, Stage, Strategy
-from videomerge_worker import fetch
+from videomerge_worker import intake
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.plan import OutputRequest
 
@@ -16,7 +16,7 @@ ORIGINAL = OutputRequest(Quality.ORIGINAL, AspectRatio.ORIGINAL, Fit.PAD)
 @pytest.fixture(autouse=True)
 def small_slack(monkeypatch):
     # the test clips are ~120 KB; the default slack (4 MiB) would make every one of them complete first
-    monkeypatch.setattr(fetch, "EARLY_PROBE_SLACK_BYTES", 16 * 1024)
+    monkeypatch.setattr(intake, "EARLY_PROBE_SLACK_BYTES", 16 * 1024)
 
 
 def recorder():

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from videomerge_contract import AspectRatio, Quality
+from videomerge_worker.clip import Clip
 from videomerge_worker.ffmpeg_args import PROTOCOLS
 from videomerge_worker.plan import OutputRequest, plan_merge
 from videomerge_worker.probe import probe_clip
@@ -26,7 +27,7 @@ def _requests_for_probe(server) -> int:
 
 
 def test_a_second_input_cannot_open_a_url(server, clip_dir, tmp_path):
-    clips = [probe_clip(clip_dir / name, i, name) for i, name in enumerate(("a.mp4", "rotated.mp4"))]
+    clips = [probe_clip(Clip(i, name), clip_dir / name) for i, name in enumerate(("a.mp4", "rotated.mp4"))]
     request = OutputRequest(quality=Quality.LOW, aspect_ratio=AspectRatio.R16_9)
     (step,) = plan_merge(clips, request, tmp_path, tmp_path / "out.mp4").steps
     args = _second_input_from(server, step.args)

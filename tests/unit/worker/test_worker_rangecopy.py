@@ -7,6 +7,7 @@ import time
 import pytest
 
 from videomerge_contract import AspectRatio, Quality, Strategy
+from videomerge_worker.clip import Clip
 from videomerge_worker.download import Downloader, FileWindow
 from videomerge_worker.plan import OutputRequest
 from videomerge_worker.rangecopy import RangeCopyError, copy_range
@@ -72,7 +73,7 @@ def test_the_downloader_resumes_after_a_cut_copy_and_follows_redirects(server, s
             [server.url("a.mp4", cut=20_000, probe="resume"), server.url("a.mp4", redirect="/a.mp4")]
         ):
             window = FileWindow(target, 100_000 * n)
-            assert downloader.fetch_into(0, url, window, start=500, length=60_000) == 60_000
+            assert downloader.fetch_into(Clip(0, url), window, start=500, length=60_000) == 60_000
             assert os.pread(target, 60_000, 100_000 * n) == source[500:60_500]
 
 
