@@ -96,18 +96,7 @@ class MergeResult(BaseModel):
 
     @classmethod
     def from_status(cls, result: MergeResultStatus) -> "MergeResult":
-        return cls(
-            merged_url=result.merged_url,
-            duration_seconds=result.duration_seconds,
-            processing_time=result.processing_time,
-            clips_merged=result.clips_merged,
-            size_bytes=result.size_bytes,
-            width=result.width,
-            height=result.height,
-            strategy=result.strategy,
-            poster_url=result.poster_url,
-            storyboard_url=result.storyboard_url,
-        )
+        return cls(**result.model_dump(include=set(cls.model_fields)))
 
 
 class MergeFailure(BaseModel):

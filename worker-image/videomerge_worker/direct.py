@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, wait
 from pathlib import Path
 
-from videomerge_contract import Stage, Strategy
+from videomerge_contract import ErrorReason, Stage, Strategy
 from videomerge_worker.clip import Clip
-from videomerge_worker.download import FileWindow
+from videomerge_worker.download import FileWindow, RangesIgnoredError
 from videomerge_worker.errors import DownloadCancelledError
 from videomerge_worker.heads import Head
 from videomerge_worker.intake import EARLY_PROBE_SLACK_BYTES, Intake
@@ -80,9 +80,17 @@ class Assembly:
         if self.intake.failed.is_set() or self._fd is None:
             raise DownloadCancelledError
         window = FileWindow(self._fd, part.output_offset)
-        self.intake.transfers.downloader.fetch_into(
-            self.intake.clips[part.clip], window, start=part.start, length=part.end - part.start
-        )
+        clip = self.intake.clips[part.clip]
+        try:
+            self.intake.transfers.downloader.fetch_into(
+                clip, window, start=part.start, length=part.end - part.start
+            )
+        except RangesIgnoredError:
+            if part.start == self.layout.pieces[part.clip].start:
+                raise  # its first bytes: the intake probes the clip from its whole file instead
+            raise clip.error(
+                ErrorReason.DOWNLOAD_FAILED, "the server stopped honouring byte ranges", permanent=False
+            ) from None
 
     def first_media(self, clip: int) -> bytes:
         """The first bytes of a clip's media (enough to probe it), read back from the merged file once its

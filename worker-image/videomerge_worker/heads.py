@@ -37,6 +37,7 @@ class Head:
     """What a clip's byte ranges told before its media."""
 
     prefix: bytes  # the file's first bytes (HEAD_BYTES at most)
+    size: int  # the whole file's
     ftyp: bytes
     source: ClipSource  # its index and where its media lies
     probe_copy: Path  # sparse: the prefix and the index at their offsets; the probe adds the first media
@@ -119,4 +120,4 @@ def _read_layout(
         for at, data in ((0, prefix), (moov_box.start, moov)):
             sparse.seek(at)
             sparse.write(data)
-    return Head(prefix, ftyp_bytes, source, path, index_first=moov_box.start < mdat.start)
+    return Head(prefix, size, ftyp_bytes, source, path, index_first=moov_box.start < mdat.start)

@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from videomerge_contract import ErrorReason, Stage
 from videomerge_worker.clip import Clip
+from videomerge_worker.download import RangesIgnoredError
 from videomerge_worker.errors import DownloadCancelledError, WorkerError, first_clip_error
 from videomerge_worker.heads import Head, NoHeadError, read_head
 from videomerge_worker.isobmff import IndexWatch
@@ -104,7 +105,7 @@ class Intake:
         except NoHeadError as why:
             self._prefixes[clip.index] = (why.prefix, why.size)
             return why
-        self._prefixes[clip.index] = (head.prefix, None)
+        self._prefixes[clip.index] = (head.prefix, head.size)
         return head
 
     def probe_heads(self, first_media: Callable[[int], bytes]) -> bool:
@@ -124,7 +125,11 @@ class Intake:
         return list(zip(self.clips, self._heads, strict=True))
 
     def _probe_head(self, clip: Clip, head: Head, first_media: Callable[[int], bytes]) -> ClipInfo | None:
-        media = first_media(clip.index)
+        try:
+            media = first_media(clip.index)
+        except RangesIgnoredError:
+            log.info("clip %d: the server stopped honouring byte ranges", clip.number)
+            return None
         with head.probe_copy.open("r+b") as sparse:
             sparse.seek(head.source.payload_start)
             sparse.write(media)
@@ -148,6 +153,7 @@ class Intake:
             if self._whole:
                 return
             self.transfers.stopped.clear()  # an assembly abandoned stopped its own downloads, nothing failed
+            self.transfers.restart_count()
             self._whole = [self.transfers.submit(self._download, clip) for clip in self.clips]
             self._tasks.extend(self._whole)
         for head in self._heads:

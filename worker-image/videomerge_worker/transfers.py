@@ -1,8 +1,8 @@
 """The downloads of one merge, whichever way it goes: one Downloader, one bounded pool of download threads,
 one "stop" that every download checks between reads, and the count of bytes received.
 
-The assembler (direct) downloads byte ranges into the merged file, the FFmpeg way (fetch) whole clips to
-disk; both run them here, so both stop the same way when a clip fails and report the same first error.
+The intake reads the clips' heads and downloads whole clips here, the assembler (direct) its byte ranges
+into the merged file: all stop the same way when a clip fails and report the same first error.
 """
 
 import threading
