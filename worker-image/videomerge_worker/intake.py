@@ -248,6 +248,8 @@ class Intake:
             self.transfers.downloader.fetch_into(clip, out, on_written=on_written)
 
     def _report(self, *, force: bool = False) -> None:
+        if not self._whole or self.merging:  # cheap: called after every read of every download
+            return
         with self._lock:
             if not self._whole or self.merging or not self._throttle.ready(force=force):
                 return
