@@ -34,11 +34,13 @@ class KopfIndexCache:
 
     def __init__(self) -> None:
         self._indices: dict[str, Mapping[Any, Any]] = {MERGE_INDEX: {}, JOB_INDEX: {}, POD_INDEX: {}}
+        self.bound = False  # empty until a handler hands over kopf's indexes
 
     def bind(self, handler_kwargs: Mapping[str, Any]) -> None:
         for name in self._indices:
             if name in handler_kwargs:
                 self._indices[name] = handler_kwargs[name]
+        self.bound = True
 
     def merges(self) -> list[MergeView]:
         found = (_current(store) for store in self._indices[MERGE_INDEX].values())

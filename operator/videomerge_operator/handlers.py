@@ -94,8 +94,9 @@ def build_registry(
     registry = kopf.OperatorRegistry()
 
     def opened(kwargs: dict[str, Any]) -> None:
-        # kopf calls handlers only once every index holds the initial listing: the first call opens the gate.
-        if not controller.ready.is_set():
+        # kopf calls handlers only once every index holds the initial listing: the first call opens the gate
+        # (unless kopf's gate did, with nothing listed: main.Operator._open_when_indexed).
+        if not cache.bound:
             cache.bind(kwargs)
             controller.ready.set()
 

@@ -83,6 +83,7 @@ class Operator:
         stopper = asyncio.create_task(self._stop_kopf_on(self.stop, kopf_stop), name="stopper")
         s = self.settings
         kopf_gate.install()
+        opening = asyncio.create_task(self._open_when_indexed(controller), name="indexed")
         try:
             await kopf.operator(
                 registry=registry,
@@ -94,11 +95,12 @@ class Operator:
                 ready_flag=self.kopf_ready,
             )
         finally:
-            for task in (controlling, holding, stopper):
+            for task in (controlling, holding, stopper, opening):
                 task.cancel()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(
-                    asyncio.gather(controlling, holding, stopper, return_exceptions=True), STOP_GRACE_SECONDS
+                    asyncio.gather(controlling, holding, stopper, opening, return_exceptions=True),
+                    STOP_GRACE_SECONDS,
                 )
             self.metrics.leader.set(0)
         if lost.is_set():
@@ -122,6 +124,12 @@ class Operator:
             lost.set()
             controlling.cancel()  # stop acting first; kopf's watches can wind down after
             kopf_stop.set()
+
+    @staticmethod
+    async def _open_when_indexed(controller: Controller) -> None:
+        """The first handler call opens the controller; with nothing listed there is none (see kopf_gate)."""
+        await kopf_gate.indexed()
+        controller.ready.set()
 
     @staticmethod
     async def _stop_kopf_on(stop: asyncio.Event, kopf_stop: asyncio.Event) -> None:

@@ -5,6 +5,8 @@ import time
 from op_support import FakeWorker, create_merge, get_merge, sleeper, wait_phase, write_status
 from support.kube import wait_until
 
+from videomerge_contract.resource import GROUP, LABEL_SETTLED, PLURAL, VERSION
+
 RETENTION = 8
 
 
@@ -42,3 +44,22 @@ def test_only_finished_merges_older_than_the_retention_are_deleted(start_operato
     # The merge that never finished is still there, whatever its age.
     time.sleep(2)
     assert get_merge(custom, namespace, "waits") is not None
+
+
+def test_settled_merges_alone_are_swept(start_operator, custom, namespace):
+    """The only merge is settled (out of the watch) and there is no Job: nothing is listed for the operator
+    to be called about, yet it starts, and its sweep lists the settled merge and deletes it once old."""
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "VideoMerge",
+        "metadata": {"name": "long-done", "labels": {LABEL_SETTLED: "true"}},
+        "spec": {"videoUrls": ["https://example.com/a.mp4"]},
+    }
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    write_status(
+        custom, namespace, "long-done", {"phase": "Completed", "completionTime": "2026-01-01T00:00:00Z"}
+    )
+    start_operator(retention_seconds=3600, retention_interval_seconds=1)
+    wait_until(
+        lambda: get_merge(custom, namespace, "long-done") is None, timeout=60, what="settled merge deleted"
+    )

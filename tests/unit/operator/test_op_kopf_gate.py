@@ -61,3 +61,23 @@ async def test_a_toggle_turned_on_still_wakes_the_waiters():
 def test_kopf_still_builds_its_gate_where_install_replaces_it():
     assert "aiotoggles.ToggleSet(all)" in inspect.getsource(orchestration.orchestrator)
     assert issubclass(QuietToggleSet, ORIGINAL)
+
+
+async def test_the_gate_says_when_it_opens_after_kopf_built_it():
+    """What opens the operator when nothing at all is listed (no handler is ever called then)."""
+    from videomerge_operator import kopf_gate
+
+    kopf_gate.install()
+    try:
+        waiting = asyncio.create_task(kopf_gate.indexed())
+        await asyncio.sleep(0.1)
+        gate = aiotoggles.ToggleSet(all)  # as kopf's orchestrator builds it
+        blocker = await gate.make_toggle(name="orchestration blocker")
+        resource = await gate.make_toggle(name="videomerges listed")
+        await gate.drop_toggle(blocker)
+        await asyncio.sleep(0.1)
+        assert not waiting.done(), "a resource still lists"
+        await gate.drop_toggle(resource)
+        await asyncio.wait_for(waiting, 5)
+    finally:
+        aiotoggles.ToggleSet = ORIGINAL
