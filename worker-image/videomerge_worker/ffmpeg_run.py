@@ -4,11 +4,14 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from videomerge_contract import ErrorReason
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.progress import FfmpegProgressParser
+
+if TYPE_CHECKING:
+    from videomerge_worker.clip import Clip
 
 FFMPEG = "ffmpeg"
 
@@ -19,12 +22,12 @@ def run_ffmpeg(
     describe: str,
     timeout: float,
     on_seconds: Callable[[float], None] | None = None,
-    clip_index: int | None = None,
-    clip_url: str | None = None,
+    clip: "Clip | None" = None,
     cancel: threading.Event | None = None,
 ) -> None:
     """Runs ``ffmpeg args``; raises WorkerError (FFmpegFailed, or Timeout past ``timeout`` seconds).
-    Setting ``cancel`` stops FFmpeg (a clip it reads while downloading has failed)."""
+    ``clip``: the one clip the step reads, if it reads one (named in its errors). Setting ``cancel``
+    stops FFmpeg (a clip it reads while downloading has failed)."""
     if cancel is not None and cancel.is_set():
         raise WorkerError(ErrorReason.FFMPEG_FAILED, f"{describe} cancelled")
     process = subprocess.Popen(
@@ -65,20 +68,15 @@ def run_ffmpeg(
     if cancel is not None and cancel.is_set():
         raise WorkerError(ErrorReason.FFMPEG_FAILED, f"{describe} cancelled")
     detail = next((line for line in reversed(stderr_tail) if line.strip()), f"exit status {returncode}")
-    if returncode > 0 and clip_index is not None and clip_url is not None and refuses_input(stderr_tail):
+    if returncode > 0 and clip is not None and refuses_input(stderr_tail):
         # FFmpeg itself refuses the one clip this step reads (after ffprobe accepted it): the clip is at
         # fault, and another attempt would meet the same refusal.
-        raise WorkerError.for_clip(
-            ErrorReason.UNSUPPORTED_MEDIA,
-            clip_index,
-            clip_url,
-            f"FFmpeg cannot read it: {detail.strip()[:300]}",
-        )
+        raise clip.error(ErrorReason.UNSUPPORTED_MEDIA, f"FFmpeg cannot read it: {detail.strip()[:300]}")
     raise WorkerError(
         ErrorReason.FFMPEG_FAILED,
         f"{describe} failed: {detail.strip()[:500]}",
-        clip_index=clip_index,
-        clip_url=clip_url,
+        clip_index=None if clip is None else clip.index,
+        clip_url=None if clip is None else clip.url,
     )
 
 

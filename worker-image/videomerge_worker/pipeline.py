@@ -186,7 +186,7 @@ def run_plan(
                 )
                 progress(Stage.MERGING, overall_percent(Stage.MERGING, share / total_cost), None)
 
-        index = step.clip_index
+        clip = None if step.clip_index is None else clips[step.clip_index]
         for args in (step.args, step.fallback_args):
             if args is None:
                 continue
@@ -196,8 +196,7 @@ def run_plan(
                     describe=step.description,
                     timeout=max(deadline - time.monotonic(), 1.0),
                     on_seconds=on_seconds,
-                    clip_index=index,
-                    clip_url=clips[index].url if index is not None else None,
+                    clip=clip,
                     cancel=cancel,
                 )
                 break

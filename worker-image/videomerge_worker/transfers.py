@@ -44,9 +44,6 @@ class Transfers:
     def submit(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> "Future[R]":
         return self._pool.submit(function, *args, **kwargs)
 
-    def map(self, function: Callable[[Any], R], items: Iterable[Any]) -> Iterable[R]:
-        return self._pool.map(function, items)
-
     def restart_count(self) -> None:
         with self._lock:
             self.received = 0

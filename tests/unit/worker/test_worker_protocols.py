@@ -54,9 +54,7 @@ def test_a_clip_ffmpeg_refuses_is_unsupported_media_naming_it(clip_dir):
 
     args = ["-v", "error", *PROTOCOLS, "-i", f"file:{clip_dir / 'text.mp4'}", "-f", "null", "-"]
     with pytest.raises(WorkerError) as refused:
-        run_ffmpeg(
-            args, describe="normalize clip 2", timeout=30, clip_index=1, clip_url="http://x.test/t.mp4"
-        )
+        run_ffmpeg(args, describe="normalize clip 2", timeout=30, clip=Clip(1, "http://x.test/t.mp4"))
     assert refused.value.reason is ErrorReason.UNSUPPORTED_MEDIA and refused.value.permanent
     assert refused.value.message.startswith("clip 2 (http://x.test/t.mp4): FFmpeg cannot read it")
     # A step that reads no one clip keeps the retryable FFmpegFailed.
