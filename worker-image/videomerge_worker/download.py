@@ -115,7 +115,7 @@ class Downloader:
     def fetch_into(
         self,
         clip: Clip,
-        out: BinaryIO,
+        out: "BinaryIO | FileWindow",
         *,
         start: int = 0,
         length: int | None = None,
@@ -202,7 +202,7 @@ class Downloader:
     def _attempt(
         self,
         url: str,
-        out: BinaryIO,
+        out: "BinaryIO | FileWindow",
         deadline: float,
         fail: Callable[..., WorkerError],
         on_written: Callable[[int], None],
@@ -292,7 +292,7 @@ class _Window:
         return f"bytes={self.start + have}-{end}"
 
 
-def _write_all(out: BinaryIO, data: bytes) -> None:
+def _write_all(out: "BinaryIO | FileWindow", data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[out.write(view) or 0 :]
