@@ -42,7 +42,7 @@ for extra in ("tests/integration/operator", "tests/integration/api", "tests", "b
 
 from api_server_process import ApiServer  # noqa: E402
 from bench_common import kubeconfig_path, percentile  # noqa: E402
-from op_support import OperatorProcess, sleeper, stamp, write_status  # noqa: E402
+from op_support import OperatorProcess, sleeper, stamp, worker_completes, write_status  # noqa: E402
 
 from videomerge_contract.resource import GROUP, LABEL_SETTLED, PLURAL, VERSION  # noqa: E402
 
@@ -171,24 +171,7 @@ class StandInWorker:
 
     def _complete(self, name: str) -> None:
         try:
-            write_status(
-                self.custom,
-                self.namespace,
-                name,
-                {"phase": "Processing", "stage": "merging", "progress": 50, "startTime": stamp()},
-            )
-            write_status(
-                self.custom,
-                self.namespace,
-                name,
-                {
-                    "phase": "Completed",
-                    "stage": "done",
-                    "progress": 100,
-                    "result": RESULT,
-                    "completionTime": stamp(),
-                },
-            )
+            worker_completes(self.custom, self.namespace, name, processing_time=1.0)
         except Exception as error:
             self.errors.append(repr(error))
 

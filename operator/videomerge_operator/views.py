@@ -111,24 +111,29 @@ def parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def merge_view(body: Mapping[str, Any]) -> MergeView:
+def _identity(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What every view of a VideoMerge keeps of its metadata and spec."""
     meta = body.get("metadata") or {}
-    raw_status = dict(body.get("status") or {})
-    spec = body.get("spec") or {}
     created = parse_time(meta.get("creationTimestamp"))
     if created is None:
         raise ValueError("a stored object always has a creationTimestamp")
+    return {
+        "namespace": meta.get("namespace", ""),
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "resource_version": meta.get("resourceVersion", ""),
+        "generation": int(meta.get("generation") or 1),
+        "created": created,
+        "deleting": bool(meta.get("deletionTimestamp")),
+        "clips": len((body.get("spec") or {}).get("videoUrls") or []),
+    }
+
+
+def merge_view(body: Mapping[str, Any]) -> MergeView:
     return MergeView(
-        namespace=meta.get("namespace", ""),
-        name=meta["name"],
-        uid=meta.get("uid", ""),
-        resource_version=meta.get("resourceVersion", ""),
-        generation=int(meta.get("generation") or 1),
-        created=created,
-        deleting=bool(meta.get("deletionTimestamp")),
-        clips=len(spec.get("videoUrls") or []),
-        status=VideoMergeStatus.from_crd(raw_status),
-        cancel_requested=cancel_requested(spec),
+        **_identity(body),
+        status=VideoMergeStatus.from_crd(dict(body.get("status") or {})),
+        cancel_requested=cancel_requested(body.get("spec") or {}),
     )
 
 
@@ -141,24 +146,15 @@ def settled_status(phase: Phase) -> VideoMergeStatus:
 def settled_view(body: Mapping[str, Any]) -> MergeView | None:
     """A settled merge as the retention sweep lists it: what retention reads and no more (its status is
     not parsed whole). None when it is not finished after all."""
-    meta = body.get("metadata") or {}
     status = body.get("status") or {}
     try:
         phase = Phase(status.get("phase"))
     except ValueError:
         return None
-    created = parse_time(meta.get("creationTimestamp"))
-    if created is None or phase not in (Phase.COMPLETED, Phase.FAILED):
+    if phase not in (Phase.COMPLETED, Phase.FAILED):
         return None
     return MergeView(
-        namespace=meta.get("namespace", ""),
-        name=meta["name"],
-        uid=meta.get("uid", ""),
-        resource_version=meta.get("resourceVersion", ""),
-        generation=int(meta.get("generation") or 1),
-        created=created,
-        deleting=bool(meta.get("deletionTimestamp")),
-        clips=len((body.get("spec") or {}).get("videoUrls") or []),
+        **_identity(body),
         status=settled_status(phase),
         settled=True,
         ended=parse_time(status.get("completionTime")),

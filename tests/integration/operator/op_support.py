@@ -153,6 +153,26 @@ def write_status(custom: client.CustomObjectsApi, namespace: str, name: str, sta
     custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, {"status": status})
 
 
+def worker_completes(
+    custom: client.CustomObjectsApi, namespace: str, name: str, processing_time: float
+) -> None:
+    """What a worker writes for a merge it ran: Processing, then Completed with its result."""
+    write_status(
+        custom,
+        namespace,
+        name,
+        {"phase": "Processing", "stage": "merging", "progress": 50, "startTime": stamp()},
+    )
+    result = {
+        "mergedUrl": f"s3://test/{name}.mp4",
+        "durationSeconds": 2.0,
+        "processingTime": processing_time,
+        "clipsMerged": 2,
+    }
+    completed = {"phase": "Completed", "stage": "done", "progress": 100, "result": result}
+    write_status(custom, namespace, name, completed | {"completionTime": stamp()})
+
+
 def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -209,30 +229,7 @@ class FakeWorker:
             since = self._running_since.setdefault(name, time.monotonic())
             if time.monotonic() - since < self.hold:
                 continue
-            write_status(
-                self.custom,
-                self.namespace,
-                name,
-                {"phase": "Processing", "stage": "merging", "progress": 50, "startTime": stamp()},
-            )
-            result = {
-                "mergedUrl": f"s3://test/{name}.mp4",
-                "durationSeconds": 2.0,
-                "processingTime": self.hold,
-                "clipsMerged": 2,
-            }
-            write_status(
-                self.custom,
-                self.namespace,
-                name,
-                {
-                    "phase": "Completed",
-                    "stage": "done",
-                    "progress": 100,
-                    "result": result,
-                    "completionTime": stamp(),
-                },
-            )
+            worker_completes(self.custom, self.namespace, name, processing_time=self.hold)
             self.completed_at[name] = time.monotonic()
 
 
