@@ -47,6 +47,7 @@ from op_support import OperatorProcess, sleeper, stamp, worker_completes, write_
 from videomerge_contract.resource import GROUP, LABEL_SETTLED, PLURAL, VERSION  # noqa: E402
 
 RESYNC_SECONDS = 30
+SWEEP_SECONDS = 20  # retention sweeps: each lists every settled merge
 MERGE_LABEL = "videomerge.io/merge"  # on the operator's Jobs and their pods
 BURST_LABEL = "bench.videomerge.io/burst"
 RESULT = {
@@ -126,6 +127,15 @@ def latencies(api: httpx.Client, names: list[str], rounds: int) -> dict[str, flo
         "status_read_p50_ms": statistics.median(read) * ms,
         "status_read_p99_ms": percentile(read, 0.99) * ms,
     }
+
+
+def max_rss_over(pid: int, seconds: float) -> float:
+    """The highest RSS (MB) sampled every second for ``seconds``: what the process needs, sweeps included."""
+    highest, until = 0.0, time.monotonic() + seconds
+    while time.monotonic() < until:
+        highest = max(highest, rss_mb(pid)[0])
+        time.sleep(1)
+    return highest
 
 
 def settle(operator: OperatorProcess, finished: int, timeout: float = 900) -> float:
@@ -284,7 +294,7 @@ def main() -> None:
     }
     operator = OperatorProcess(
         kubeconfig, namespace, logs, name="scale", max_concurrent=str(args.limit), worker_command=sleeper(1),
-        resync_seconds=str(RESYNC_SECONDS), lease_duration_seconds="15", renew_deadline_seconds="10", retry_period_seconds="2",
+        resync_seconds=str(RESYNC_SECONDS), retention_interval_seconds=str(SWEEP_SECONDS), lease_duration_seconds="15", renew_deadline_seconds="10", retry_period_seconds="2",
     )  # fmt: skip
     api_server = ApiServer(
         kubeconfig, namespace, logs / "api.log", auth_enabled="false", rate_limit_per_second="0"
@@ -297,25 +307,27 @@ def main() -> None:
         api_server.start()
         http = httpx.Client(base_url=api_server.url, timeout=30)
         settle(operator, 0, timeout=0)
-        small = {"rss_operator_mb": rss_mb(operator.pid)[0], "rss_api_mb": rss_mb(api_server.process.pid)[0]}
+        small = {
+            "rss_operator_mb": max_rss_over(operator.pid, SWEEP_SECONDS + 5),
+            "rss_api_mb": rss_mb(api_server.process.pid)[0],
+        }
         small |= latencies(http, held[: args.small], args.rounds)
         print(f"{args.small} held: {small}", flush=True)
         hold(custom, namespace, held[args.small :])
         print(f"{args.held} held after {time.monotonic() - t0:.0f}s", flush=True)
-        time.sleep(RESYNC_SECONDS + 5)
-        running = rss_mb(operator.pid)[0]
+        running = max_rss_over(operator.pid, SWEEP_SECONDS * 3 + 5)  # resyncs, and sweeps listing them all
         operator.stop()  # and a start on all of them, as after an upgrade or a moved leader
         restarted = time.monotonic()
         operator.start()
         ready = time.monotonic() - restarted
-        time.sleep(RESYNC_SECONDS + 5)
+        time.sleep(SWEEP_SECONDS + 5)
         results["operator_start"] = {
             "rss_mb_before_restart": round(running, 1),
             "answering_after_s": round(ready, 1),
             "peak_rss_mb": round(rss_mb(operator.pid)[1], 1),
         }
         print(f"operator restarted on {args.held} held: {results['operator_start']}", flush=True)
-        large = {"rss_operator_mb": rss_mb(operator.pid)[0], "rss_api_mb": rss_mb(api_server.process.pid)[0]}
+        large = {"rss_operator_mb": running, "rss_api_mb": rss_mb(api_server.process.pid)[0]}
         large |= latencies(http, held, args.rounds)
         print(f"{args.held} held: {large}", flush=True)
         results |= {"small": small, "large": large}

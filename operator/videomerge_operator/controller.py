@@ -183,6 +183,8 @@ class Controller:
             await self.reconciler.sweep()
         finally:
             self._sweeping = False
+            gc.collect()
+            release_free_memory()  # the pages of settled merges it listed
 
     # Tasks
     def _spawn(self, key: Key | None, operation: str, work: Callable[[], Awaitable[None]]) -> None:

@@ -23,7 +23,9 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 APPLY_PATCH: Final = "application/apply-patch+yaml"  # a JSON body is YAML too
 FIELD_MANAGER: Final = "videomerge-operator"
 REQUEST_TIMEOUT: Final = 30.0
-LIST_PAGE: Final = 500  # settled merges listed at a time by the retention sweep
+# Settled merges listed at a time by the retention sweep. 500 a page held the operator at 155-180 MB with
+# 10,000 settled (each parsed page's 7 MB left holes in the heap); 100 a page: 94-98 MB.
+LIST_PAGE: Final = 100
 Priority = int
 LEASE: Final = -1  # its own thread, see KubeApi
 URGENT: Final = 0
