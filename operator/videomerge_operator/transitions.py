@@ -199,16 +199,9 @@ def failed(
     if is_terminal(merge.phase):
         return StatusChange()
     error = MergeError(reason=reason, message=message[:4096])
-    patch: dict[str, Any] = {
-        "phase": Phase.FAILED.value,
-        "message": error.message,
-        "error": error.to_crd(),
-        "completionTime": _stamp(now),
-        "queuePosition": None,
-    }
+    patch = _failed_patch(merge, error, now)
     if attempts is not None and attempts > (merge.status.attempts or 0):
         patch["attempts"] = attempts
-    patch |= _conditions_patch(merge, CONDITION_FAILED, True, reason.value, error.message, now)
     event = EventSpec(WARNING, "Failed", f"{reason.value}: {error.message}")
     return _finish(merge, patch, (event,), (Phase.FAILED.value, reason.value))
 
@@ -220,6 +213,15 @@ def cancelled(merge: MergeView, now: datetime) -> StatusChange:
     if is_terminal(merge.phase) or not merge.cancel_requested:
         return StatusChange()
     error = MergeError(reason=ErrorReason.CANCELLED, message=CANCELLED_MESSAGE)
+    patch = _failed_patch(merge, error, now)
+    job = merge.status.job_name
+    told = f"Cancelled by request; {f'its Job {job} is deleted' if job else 'it had no Job yet'}"
+    event = EventSpec(NORMAL, ErrorReason.CANCELLED.value, told)
+    return _finish(merge, patch, (event,), (Phase.FAILED.value, error.reason.value))
+
+
+def _failed_patch(merge: MergeView, error: MergeError, now: datetime) -> dict[str, Any]:
+    """What the operator writes when it ends a merge Failed itself: phase, error, end, the condition."""
     patch: dict[str, Any] = {
         "phase": Phase.FAILED.value,
         "message": error.message,
@@ -227,11 +229,7 @@ def cancelled(merge: MergeView, now: datetime) -> StatusChange:
         "completionTime": _stamp(now),
         "queuePosition": None,
     }
-    patch |= _conditions_patch(merge, CONDITION_FAILED, True, error.reason.value, error.message, now)
-    job = merge.status.job_name
-    told = f"Cancelled by request; {f'its Job {job} is deleted' if job else 'it had no Job yet'}"
-    event = EventSpec(NORMAL, ErrorReason.CANCELLED.value, told)
-    return _finish(merge, patch, (event,), (Phase.FAILED.value, error.reason.value))
+    return patch | _conditions_patch(merge, CONDITION_FAILED, True, error.reason.value, error.message, now)
 
 
 def acknowledge_terminal(merge: MergeView, now: datetime, attempts: int | None = None) -> StatusChange:
