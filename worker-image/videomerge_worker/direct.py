@@ -112,14 +112,17 @@ class Assembly:
             os.close(self._fd)
             self._fd = None
 
-    def finish(self, clips: Sequence[Clip], progress: ProgressSink, *, pictures: bool) -> MergeOutcome:
+    def finish(
+        self, clips: Sequence[Clip], progress: ProgressSink, *, pictures: bool, memory: int | None = None
+    ) -> MergeOutcome:
         """Waits for every piece, reporting progress, and says what the merged file is. With ``pictures``
         the poster and storyboard are made from the clips' probe copies while the rest downloads, when
         every copy holds its clip's first frames (else the outcome's ``pictures`` is None: the caller
-        makes them from the merged file). On a failure stops the rest and raises the first clip's error."""
+        makes them from the merged file); ``memory``: the bytes their FFmpeg may use. On a failure stops the
+        rest and raises the first clip's error."""
         early = None
         if pictures and all(_first_frames_present(h) for h in self.heads):
-            early = _pictures_from_probe_copies(self.heads, clips, self.intake.work_dir)
+            early = _pictures_from_probe_copies(self.heads, clips, self.intake.work_dir, memory)
         else:  # else its FFmpeg reads them; they go with the workspace
             for head in self.heads:
                 head.probe_copy.unlink(missing_ok=True)
@@ -172,11 +175,15 @@ def _first_frames_present(head: Head) -> bool:
     return first_end + PICTURE_READ_AHEAD_BYTES <= present_until
 
 
-def _pictures_from_probe_copies(heads: Sequence[Head], clips: Sequence[Clip], work_dir: Path) -> PictureJob:
+def _pictures_from_probe_copies(
+    heads: Sequence[Head], clips: Sequence[Clip], work_dir: Path, memory: int | None
+) -> PictureJob:
     files = [h.probe_copy for h in heads]
     seconds = [c.info.duration for c in clips]
     video = clips[0].info.video
     frame = (video.width, video.height)
     return PictureJob(
-        lambda: make_pictures(files[0], seconds, frame, work_dir, keyframe_starts=True, clip_files=files)
+        lambda: make_pictures(
+            files[0], seconds, frame, work_dir, keyframe_starts=True, clip_files=files, memory=memory
+        )
     )

@@ -11,11 +11,15 @@ from fractions import Fraction
 from pathlib import Path
 
 from videomerge_contract import Fit, Quality
+from videomerge_worker.footprint import DEFAULT_TUNING, X264Tuning
 from videomerge_worker.geometry import Size, scaled_size
-from videomerge_worker.probe import ClipInfo
+from videomerge_worker.probe import MAX_FRAME_PIXELS, ClipInfo
 
 # An input option: FFmpeg applies it to the next -i only, so every input carries its own.
 PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
+# Decoder options, per input as well: one thread (frame threads each hold frames: memory grows with the
+# node's cores), and no frame larger than the worker takes whatever a header declares.
+DECODER = ["-threads", "1", "-max_pixels", str(MAX_FRAME_PIXELS)]
 COMMON = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats", "-progress", "pipe:1"]
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
 
@@ -49,6 +53,7 @@ class Target:
     timescale: int  # MP4 video track timescale
     encoding: Encoding
     fit: Fit
+    tuning: X264Tuning = DEFAULT_TUNING  # how x264 spends memory: chosen by the plan within the budget
 
 
 def video_chain(clip: ClipInfo, target: Target) -> str:
@@ -81,7 +86,11 @@ def audio_chain(clip: ClipInfo, input_index: int, target: Target) -> str:
 
 def video_encoder(target: Target) -> list[str]:
     e = target.encoding
-    return ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-profile:v", target.profile]
+    tuning = target.tuning
+    return [
+        *["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-profile:v", target.profile],
+        *["-threads", str(tuning.threads), "-x264-params", tuning.params()],
+    ]
 
 
 def audio_encoder(target: Target) -> list[str]:
@@ -102,7 +111,7 @@ def read_clip(clip: ClipInfo, follow_us: int | None) -> list[str]:
     """Input options for a clip. One still downloading is followed: FFmpeg waits at its current end of
     file for more (up to ``follow_us`` microseconds without progress) instead of taking it for the end."""
     follow = ["-follow", "1", "-rw_timeout", str(follow_us)] if clip.growing and follow_us else []
-    return [*follow, *PROTOCOLS, "-i", f"file:{clip.path}"]
+    return [*follow, *PROTOCOLS, *DECODER, "-i", f"file:{clip.path}"]
 
 
 def normalize_clip(clip: ClipInfo, target: Target, output: Path, follow_us: int | None = None) -> list[str]:

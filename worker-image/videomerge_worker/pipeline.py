@@ -3,6 +3,7 @@ decides, the assembler or FFmpeg executes; the FFmpeg plan's run and the check o
 
 import logging
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -15,13 +16,15 @@ from pathlib import Path
 import ffmpeg
 
 from videomerge_contract import ErrorReason, Stage, Strategy
+from videomerge_worker import resources
 from videomerge_worker.clip import Clip, clips_of
 from videomerge_worker.direct import Assembly
 from videomerge_worker.errors import WorkerError
 from videomerge_worker.ffmpeg_run import run_ffmpeg
+from videomerge_worker.footprint import OverBudgetError, megabytes
 from videomerge_worker.intake import Intake
 from videomerge_worker.outcome import MergeOutcome
-from videomerge_worker.plan import CONCAT_LIST_NAME, OutputRequest, Plan, Step, plan_merge
+from videomerge_worker.plan import CONCAT_LIST_NAME, ClipAction, OutputRequest, Plan, Step, plan_merge
 from videomerge_worker.probe import ffprobe, ffprobe_error
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
@@ -83,10 +86,12 @@ def merge_in(
             follow = (
                 settings.download_read_timeout_seconds * settings.download_attempts + FOLLOW_MARGIN_SECONDS
             )
-            plan = plan_merge([c.info for c in clips], request, work_dir, output, follow_seconds=follow)
+            budget = resources.current(settings.memory_budget_bytes)
+            plan = _plan(clips, request, work_dir, output, follow, budget)
             if assembly is not None and plan.strategy is Strategy.COPY:
-                outcome = assembly.finish(clips, progress, pictures=pictures)
-                return _with_pictures(outcome, work_dir) if pictures else outcome
+                memory = budget.ffmpeg_bytes
+                outcome = assembly.finish(clips, progress, pictures=pictures, memory=memory)
+                return _with_pictures(outcome, work_dir, memory) if pictures else outcome
             if assembly is not None:
                 log.info("merging with FFmpeg: a %s merge", plan.strategy.value)
                 assembly.abandon()
@@ -102,7 +107,39 @@ def merge_in(
         part.unlink(missing_ok=True)
     described = describe_output(output, len(clips), plan.strategy)
     outcome = replace(described, clip_seconds=tuple(c.info.duration for c in clips))
-    return _with_pictures(outcome, work_dir) if pictures else outcome
+    return _with_pictures(outcome, work_dir, budget.ffmpeg_bytes) if pictures else outcome
+
+
+def _plan(
+    clips: Sequence[Clip],
+    request: OutputRequest,
+    work_dir: Path,
+    output: Path,
+    follow_seconds: float,
+    budget: resources.Resources,
+) -> Plan:
+    try:
+        plan = plan_merge(
+            [c.info for c in clips],
+            request,
+            work_dir,
+            output,
+            follow_seconds=follow_seconds,
+            resources=budget,
+        )
+    except OverBudgetError as exc:
+        raise clips[exc.clip_index].error(ErrorReason.UNSUPPORTED_MEDIA, exc.problem) from None
+    if ClipAction.REENCODE in plan.actions:  # the memory x264 and its decoders were given, for the logs
+        tuning = plan.target.tuning
+        print(
+            f"videomerge-worker: memory budget {megabytes(budget.budget_bytes)} (worker "
+            f"{megabytes(budget.worker_bytes)}, FFmpeg's code {megabytes(budget.ffmpeg_base_bytes)}), "
+            f"{budget.cpus} CPUs: {len(plan.steps)} FFmpeg runs, x264 {tuning.params()} "
+            f"threads={tuning.threads}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return plan
 
 
 def _check_total_duration(clips: Sequence[Clip], settings: WorkerSettings) -> None:
@@ -143,7 +180,7 @@ def _merge_with_ffmpeg(
     intake.downloaded()
 
 
-def _with_pictures(outcome: MergeOutcome, work_dir: Path) -> MergeOutcome:
+def _with_pictures(outcome: MergeOutcome, work_dir: Path, memory: int) -> MergeOutcome:
     """The outcome with its pictures in the making: as they are, or from the merged file from now on."""
     if outcome.pictures is not None:
         return outcome
@@ -156,6 +193,7 @@ def _with_pictures(outcome: MergeOutcome, work_dir: Path) -> MergeOutcome:
             work_dir,
             # copy and partial merges keep each clip's first keyframe; a re-encode places its own
             keyframe_starts=outcome.strategy is not Strategy.REENCODE,
+            memory=memory,
         )
     )
     return replace(outcome, pictures=job)

@@ -13,7 +13,7 @@
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
@@ -21,8 +21,18 @@ from pathlib import Path
 from videomerge_contract import AspectRatio, Fit, Quality, Strategy
 from videomerge_worker import ffmpeg_args
 from videomerge_worker.ffmpeg_args import CHANNEL_LAYOUTS, ENCODINGS, Target
+from videomerge_worker.footprint import (
+    OverBudgetError,
+    best_tuning,
+    decoder_bytes,
+    inputs_that_fit,
+    megabytes,
+    run_bytes,
+    tunings,
+)
 from videomerge_worker.geometry import Size, canvas_size, output_frame_rate, track_timescale
 from videomerge_worker.probe import ClipInfo, VideoInfo
+from videomerge_worker.resources import Resources
 
 # Audio may end this much before or after the video and still be stream-copied (about 4 AAC frames).
 AUDIO_LENGTH_SLACK_SECONDS = 0.1
@@ -115,11 +125,17 @@ def plan_merge(
     max_graph_inputs: int = MAX_GRAPH_INPUTS,
     follow_seconds: float | None = None,
     decision: Decision | None = None,
+    resources: Resources | None = None,
 ) -> Plan:
     """The FFmpeg steps of ``decision`` (by default ``decide(clips, request)``). ``follow_seconds``:
     clips marked ``growing`` are read while they download, FFmpeg waiting at most this long for more
-    bytes at a time (None: every clip is complete)."""
+    bytes at a time (None: every clip is complete). With ``resources`` every run fits its memory: the
+    encoder tuned, the graph split into one run per clip when its decoders would not fit together, and
+    OverBudgetError naming the clip that cannot be re-encoded at all."""
     decision = decision or decide(clips, request)
+    if resources is not None:
+        decision, fitting = _within(clips, decision, resources)
+        max_graph_inputs = min(max_graph_inputs, fitting)
     follow_us = round(follow_seconds * 1_000_000) if follow_seconds else None
     duration = sum(c.duration for c in clips)
     strategy, target, actions = decision.strategy, decision.target, decision.actions
@@ -128,6 +144,36 @@ def plan_merge(
     args = ffmpeg_args.reencode_all(clips, target, output, follow_us)
     step = Step("re-encode all clips", args, duration, duration)
     return Plan(Strategy.REENCODE, target, actions, (step,), None, duration, ())
+
+
+def _within(clips: Sequence[ClipInfo], decision: Decision, resources: Resources) -> tuple[Decision, int]:
+    """The decision with the best x264 tuning under which its largest re-encoded clip fits one run, and
+    how many clips one filter graph may then decode at once."""
+    redone = [i for i, action in enumerate(decision.actions) if action is ClipAction.REENCODE]
+    if not redone:
+        return decision, MAX_GRAPH_INPUTS
+    available, size = resources.ffmpeg_bytes, decision.target.size
+    decoders = [decoder_bytes(c.video) for c in clips]
+    largest = max(redone, key=lambda i: decoders[i])
+    tuning = best_tuning(decoders[largest], size, resources.cpus, available)
+    if tuning is None:
+        leanest = tunings(resources.cpus)[-1]
+        need = run_bytes([decoders[largest], resources.ffmpeg_base_bytes], size, leanest)
+        video = clips[largest].video
+        what = (
+            f"re-encoding it to the merge's {size.width}×{size.height} frames"
+            if run_bytes([], size, leanest) > available
+            else f"decoding its {video.width}×{video.height} frames and re-encoding them"
+        )
+        free = megabytes(max(available + resources.ffmpeg_base_bytes, 0))
+        raise OverBudgetError(
+            largest,
+            f"{what} takes about {megabytes(need)} of memory; {free} of the worker's "
+            f"{megabytes(resources.budget_bytes)} budget is free for it",
+        )
+    target = replace(decision.target, tuning=tuning)
+    graph = inputs_that_fit([decoders[i] for i in redone], run_bytes([], size, tuning), available)
+    return replace(decision, target=target), graph
 
 
 def _video_key(video: VideoInfo, size: Size) -> tuple[str, Fraction, Fraction] | None:

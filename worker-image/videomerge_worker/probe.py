@@ -1,6 +1,8 @@
 """What a downloaded clip is: ffprobe (through ffmpeg-python) reduced to the facts the planner needs."""
 
 import math
+import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ffmpeg
 
 from videomerge_contract import ErrorReason
+from videomerge_worker import h264
 from videomerge_worker.errors import WorkerError, without_local_paths
 from videomerge_worker.isobmff import index_problem, is_iso_bmff, truncation_problem
 
@@ -22,6 +25,19 @@ _STANDARD_RATES = tuple(
     for n, d in ((24000, 1001), (24, 1), (25, 1), (30000, 1001), (30, 1), (50, 1), (60000, 1001), (60, 1))
 )
 _MAX_SANE_FPS = 240
+# Reference frames a decoder may hold, until the stream says how many it uses (H.264: ``h264``). ffprobe's
+# own ``refs`` is not the stream's (it says 1 for a stream declaring 16).
+CODEC_REFS = {"h264": 16, "hevc": 16, "vp9": 8, "av1": 8, "vp8": 3}
+OTHER_CODEC_REFS = 2
+MAX_EXTRADATA_BYTES = 64 * 1024  # larger decoder configurations are not read: the codec's most is assumed
+# The largest frame any decoder of ours opens (8K UHD): a header may declare far larger, and a decoder
+# allocates what the header declares. Passed to ffprobe and to every FFmpeg input (``-max_pixels``).
+MAX_FRAME_WIDTH, MAX_FRAME_HEIGHT = 7680, 4320
+MAX_FRAME_PIXELS = MAX_FRAME_WIDTH * MAX_FRAME_HEIGHT
+# One ffprobe at a time: each decodes a first frame (up to 8K: ~110 MiB) beside FFmpeg's code (10-60 MiB),
+# and four at once would take the worker's whole budget; a probe lasts ~0.05 s.
+_PROBING = threading.Lock()
+_OVERSIZED = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,12 @@ class VideoInfo:
     progressive: bool
     duration: float
     frames: int | None
+    refs: int = 1  # reference frames the stream declares (H.264), 1..16: what a decoder holds
+    coded_pixels: int = 0  # pixels of a decoded frame, padding included (at least width × height)
+
+    def __post_init__(self) -> None:
+        if self.coded_pixels < self.width * self.height:
+            object.__setattr__(self, "coded_pixels", self.width * self.height)
 
     @property
     def display_size(self) -> tuple[Fraction, Fraction]:
@@ -71,7 +93,15 @@ class ClipInfo:
 
 def ffprobe(path: Path) -> dict[str, Any]:
     """ffprobe's format and streams of a local file (ffmpeg.Error when it cannot read it)."""
-    data: dict[str, Any] = ffmpeg.probe(f"file:{path}", cmd="ffprobe", v="error", protocol_whitelist="file")
+    with _PROBING:
+        data: dict[str, Any] = ffmpeg.probe(
+            f"file:{path}",
+            cmd="ffprobe",
+            v="error",
+            protocol_whitelist="file",
+            threads=1,
+            max_pixels=MAX_FRAME_PIXELS,
+        )
     return data
 
 
@@ -97,11 +127,51 @@ def probe_clip(clip: "Clip", path: Path, *, growing: bool = False) -> ClipInfo:
     try:
         data = ffprobe(path)
     except ffmpeg.Error as exc:
-        raise unsupported(f"not a readable video ({ffprobe_error(exc)})") from None
+        raise unsupported(_oversized(exc) or f"not a readable video ({ffprobe_error(exc)})") from None
     if not growing:
         check_complete(clip, path)
     info = clip_info_from_probe(data, path, size, unsupported)
+    if (refs := _declared_refs(path, info.video, data)) is not None:
+        info = replace(info, video=replace(info.video, refs=refs))
     return replace(info, growing=True) if growing else info
+
+
+def _declared_refs(path: Path, video: VideoInfo, data: dict[str, Any]) -> int | None:
+    """The reference frames an H.264 stream's parameter set declares, read from its decoder
+    configuration (a second, small ffprobe); None when unknown (the codec's most stands)."""
+    stream = next((s for s in data.get("streams", []) if s.get("index") == video.index), {})
+    size = _int(stream.get("extradata_size")) or 0
+    if video.codec != "h264" or not 0 < size <= MAX_EXTRADATA_BYTES:
+        return None
+    try:
+        with _PROBING:
+            dump = ffmpeg.probe(
+                f"file:{path}",
+                cmd="ffprobe",
+                v="error",
+                protocol_whitelist="file",
+                threads=1,
+                max_pixels=MAX_FRAME_PIXELS,
+                select_streams=str(video.index),
+                show_data=None,
+                show_entries="stream=extradata",
+            )
+        refs = h264.max_ref_frames(h264.from_hexdump(dump["streams"][0].get("extradata", "")))
+    except (ffmpeg.Error, KeyError, IndexError, ValueError):
+        return None
+    return None if refs is None else min(max(refs, 1), CODEC_REFS["h264"])
+
+
+def frame_size_problem(width: int, height: int) -> str:
+    return (
+        f"its frames are {width}×{height}, larger than the worker decodes "
+        f"({MAX_FRAME_PIXELS:,} pixels: {MAX_FRAME_WIDTH}×{MAX_FRAME_HEIGHT})"
+    )
+
+
+def _oversized(exc: ffmpeg.Error) -> str | None:
+    found = _OVERSIZED.search((exc.stderr or b"").decode("utf-8", "replace"))
+    return frame_size_problem(int(found[1]), int(found[2])) if found else None
 
 
 def check_complete(clip: "Clip", path: Path) -> None:
@@ -130,6 +200,8 @@ def clip_info_from_probe(
     video = _video_info(video_stream, format_duration)
     if video is None:
         raise unsupported("its video stream has no size, frame rate or duration")
+    if video.coded_pixels > MAX_FRAME_PIXELS:
+        raise unsupported(frame_size_problem(video.width, video.height))
     audio = _audio_info(audio_stream, format_duration) if audio_stream else None
     return ClipInfo(
         path=path,
@@ -166,6 +238,8 @@ def _video_info(stream: dict[str, Any], format_duration: float | None) -> VideoI
         progressive=stream.get("field_order", "progressive") in ("progressive", "unknown"),
         duration=duration,
         frames=_int(stream.get("nb_frames")),
+        refs=CODEC_REFS.get(str(stream.get("codec_name", "")), OTHER_CODEC_REFS),
+        coded_pixels=(_int(stream.get("coded_width")) or 0) * (_int(stream.get("coded_height")) or 0),
     )
 
 

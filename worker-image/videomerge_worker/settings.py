@@ -50,6 +50,9 @@ class WorkerSettings(BaseSettings):
     # Copy merges of MP4/MOV clips from servers that honour byte ranges are assembled while downloading
     # (mp4concat) instead of by FFmpeg; off, every merge goes through FFmpeg.
     assemble_copy_merges: bool = Field(True, validation_alias=env.ASSEMBLE_COPY_MERGES)
+    # What the worker's process tree (it and its FFmpeg) may use; unset: 250 MiB, or 3/4 of the pod's
+    # memory limit when it has one (resources.memory_budget). FFmpeg's runs are planned within it.
+    memory_budget_bytes: int | None = Field(None, ge=32 * 1024**2, validation_alias=env.MEMORY_BUDGET_BYTES)
     ffmpeg_timeout_seconds: float = Field(4 * 3600, gt=0, validation_alias=env.FFMPEG_TIMEOUT_SECONDS)
     termination_message_path: Path = Field(
         Path(resource.TERMINATION_MESSAGE_PATH), validation_alias=env.TERMINATION_MESSAGE_PATH

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videomerge_contract.objects import picture_keys
-from videomerge_worker.ffmpeg_args import PROTOCOLS
+from videomerge_worker.ffmpeg_args import DECODER, PROTOCOLS
 from videomerge_worker.ffmpeg_run import run_ffmpeg
+from videomerge_worker.footprint import picture_inputs
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.upload import result_url, s3_client
 
@@ -120,7 +121,7 @@ def group_command(
 ) -> list[str]:
     """FFmpeg arguments that write ``board`` (the tiles of ``group``, ``columns`` wide) and, when given,
     ``poster`` (the first tile's frame at the merge's own size, at most ``POSTER_MAX_WIDTH`` wide)."""
-    args = ["-hide_banner", "-nostdin", "-v", "error", *PROTOCOLS, "-y"]
+    args = ["-hide_banner", "-nostdin", "-v", "error", "-y"]
     # A clip's own file may hold only its first bytes (zeros after them): what FFmpeg reads ahead of the
     # first frame may not decode, which must not fail the run.
     if any(tile.file is not None for tile in group):
@@ -128,7 +129,7 @@ def group_command(
     for tile in group:
         if tile.file is not None:
             args += ["-analyzeduration", "0", "-probesize", "32"]
-            args += ["-threads", "1", "-an", "-sn", "-dn", "-i", f"file:{tile.file}"]
+            args += [*PROTOCOLS, *DECODER, "-an", "-sn", "-dn", "-i", f"file:{tile.file}"]
             continue
         if keyframe_starts:
             into = min(KEYFRAME_SEEK_INTO, tile.length / 2)
@@ -137,7 +138,7 @@ def group_command(
             args += ["-ss", f"{tile.start + min(ACCURATE_SEEK_INTO, tile.length / 2):.3f}"]
         # Our own MP4 states every stream's parameters in its index: no probing of packets needed.
         args += ["-analyzeduration", "0", "-probesize", "32"]
-        args += ["-threads", "1", "-an", "-sn", "-dn", "-i", f"file:{merged}"]
+        args += [*PROTOCOLS, *DECODER, "-an", "-sn", "-dn", "-i", f"file:{merged}"]
     # Each input gives one frame; FFmpeg stops reading an input once its filters are done with it (the
     # split for the poster comes after the trim: before it, the first input was decoded to its end).
     graph = [f"[{p}:v]trim=end_frame=1,setpts=PTS-STARTPTS[f{p}]" for p in range(len(group))]
@@ -169,9 +170,9 @@ def group_command(
 
 def stack_command(strips: Sequence[Path], board: Path) -> list[str]:
     """FFmpeg arguments that put the groups' strips (equal widths) one under the other."""
-    args = ["-hide_banner", "-nostdin", "-v", "error", *PROTOCOLS, "-y"]
+    args = ["-hide_banner", "-nostdin", "-v", "error", "-y"]
     for strip in strips:
-        args += ["-i", f"file:{strip}"]
+        args += [*PROTOCOLS, "-i", f"file:{strip}"]
     inputs = "".join(f"[{i}:v]" for i in range(len(strips)))
     args += ["-filter_complex", f"{inputs}vstack=inputs={len(strips)}[board]"]
     args += [
@@ -199,16 +200,21 @@ def make_pictures(
     keyframe_starts: bool,
     timeout: float = 120.0,
     clip_files: Sequence[Path] | None = None,
+    memory: int | None = None,
 ) -> Pictures:
     """Writes the poster and the storyboard of ``merged`` into ``work_dir`` (WorkerError on failure);
-    with ``clip_files`` each tile is its clip file's first frame instead (``merged`` is not read)."""
+    with ``clip_files`` each tile is its clip file's first frame instead (``merged`` is not read).
+    ``memory``: the bytes one FFmpeg run may use, which bounds how many clips it reads at once."""
     if not clip_seconds:
         raise ValueError("a storyboard needs the clips' lengths")
     all_tiles = tiles(clip_seconds, clip_files)
     size, font = tile_size(*frame), font_file()
     columns = columns_for(len(all_tiles))
     poster, board = work_dir / POSTER_NAME, work_dir / STORYBOARD_NAME
-    groups = [all_tiles[i : i + GROUP_SIZE] for i in range(0, len(all_tiles), GROUP_SIZE)]
+    per_run = GROUP_SIZE
+    if memory is not None:
+        per_run = min(per_run, picture_inputs(frame[0] * frame[1], len(all_tiles), memory))
+    groups = [all_tiles[i : i + per_run] for i in range(0, len(all_tiles), per_run)]
     strips = (
         [board] if len(groups) == 1 else [work_dir / f"storyboard-{i:03d}.png" for i in range(len(groups))]
     )

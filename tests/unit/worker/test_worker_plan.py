@@ -252,13 +252,17 @@ def test_clips_still_downloading_are_followed_and_the_others_are_not():
     # a clip re-encoded on its own is followed through input options
     odd = replace(clip(1, fps=F(25)), growing=True)
     normalize = plan([clip(0), odd, clip(2)], follow_seconds=2).steps[0].args
-    assert normalize[normalize.index("-i") - 6 : normalize.index("-i")] == [
+    assert normalize[normalize.index("-i") - 10 : normalize.index("-i")] == [
         "-follow",
         "1",
         "-rw_timeout",
         "2000000",
         "-protocol_whitelist",
         "file,pipe",
+        "-threads",
+        "1",
+        "-max_pixels",
+        str(7680 * 4320),
     ]
     # nothing growing, or no follow time: plain inputs and the concat demuxer's safe mode
     assert "-safe" not in plan([clip(0), clip(1)], follow_seconds=5).steps[0].args

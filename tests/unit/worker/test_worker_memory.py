@@ -1,0 +1,116 @@
+"""Legitimate large media against the real ``videomerge-worker merge``: the process tree's peak resident
+memory stays within the worker's budget (250 MiB by default), measured from /proc and by the kernel's
+high-water mark. What the budget cannot hold (a 2160p clip to decode) is refused before FFmpeg starts, as
+UnsupportedMedia naming the clip; a larger budget merges it, within that budget."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from support.http_server import serve
+from support.media import ClipSpec, make_clip, streams
+from support.peak_rss import MIB, run_measured
+
+from videomerge_contract import worker_env as env
+from videomerge_contract.resource import EXIT_OK, EXIT_PERMANENT_FAILURE
+
+pytestmark = pytest.mark.unit
+
+COMMAND = Path(sys.executable).with_name("videomerge-worker")
+DEFAULT_BUDGET = 250 * MIB
+FULL_HD = {"width": 1920, "height": 1080, "seconds": 2.0, "profile": "high"}
+CLIPS = {
+    "hd-30.mp4": ClipSpec(**FULL_HD, extra=("-preset", "faster")),
+    "hd-25.mp4": ClipSpec(**FULL_HD, fps="25", extra=("-preset", "faster")),
+    "hd-720.mp4": ClipSpec(width=1280, height=720, seconds=2.0, fps="25"),
+    # a stream that declares 16 reference frames: its decoder holds them all (1080p: ~80 MiB)
+    "hd-refs16.mp4": ClipSpec(**FULL_HD, extra=("-preset", "faster", "-refs", "16")),
+    "uhd.mp4": ClipSpec(width=3840, height=2160, seconds=1.0, profile="high"),
+}
+
+
+@pytest.fixture(scope="module")
+def large_server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("large")
+    for name, spec in CLIPS.items():
+        make_clip(folder / name, spec)
+    with serve(folder) as running:
+        yield running
+
+
+@pytest.fixture
+def merge_measured(large_server, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    def run(names: list[str], *options: str, budget: int | None = None):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_")}
+        environment |= {env.ALLOW_PRIVATE_URLS: "true", env.WORK_DIR: str(scratch)}
+        if budget is not None:
+            environment[env.MEMORY_BUDGET_BYTES] = str(budget)
+        args = [
+            str(COMMAND),
+            "merge",
+            "-o",
+            str(tmp_path / "merged.mp4"),
+            "--pictures",
+            str(tmp_path),
+            *options,
+        ]
+        args += [large_server.url(name) for name in names]
+        measured = run_measured(args, env=environment, timeout=300)
+        assert list(scratch.iterdir()) == [], "temporary files left behind"
+        return measured
+
+    return run
+
+
+def peak(measured) -> str:
+    return f"peak {measured.peak_bytes / MIB:.0f} MiB; {measured.stderr[-600:]}"
+
+
+def test_a_1080p_partial_merge_at_original_quality_stays_within_the_budget(merge_measured, tmp_path):
+    measured = merge_measured(["hd-30.mp4", "hd-25.mp4", "hd-30.mp4"], "--quality", "original")
+    assert measured.returncode == EXIT_OK, measured.stderr
+    assert '"strategy": "partial"' in measured.stdout
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+    (video,) = streams(tmp_path / "merged.mp4", "video")
+    assert (video["width"], video["height"]) == (1920, 1080)
+    assert (tmp_path / "storyboard.jpg").stat().st_size > 0
+
+
+def test_a_full_1080p_reencode_of_four_clips_with_pictures_stays_within_the_budget(merge_measured):
+    names = ["hd-720.mp4", "hd-25.mp4", "hd-30.mp4", "hd-720.mp4"]
+    measured = merge_measured(names, "--quality", "high", "--aspect-ratio", "original")
+    assert measured.returncode == EXIT_OK, measured.stderr
+    assert '"strategy": "reencode"' in measured.stdout
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+
+
+def test_a_clip_declaring_sixteen_references_is_merged_or_refused_within_the_budget(merge_measured):
+    measured = merge_measured(["hd-25.mp4", "hd-refs16.mp4", "hd-25.mp4"], "--quality", "original")
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+    assert measured.returncode in (EXIT_OK, EXIT_PERMANENT_FAILURE), measured.stderr
+    if measured.returncode == EXIT_PERMANENT_FAILURE:
+        assert "UnsupportedMedia: clip 2 (" in measured.stderr
+        assert "/hd-refs16.mp4): decoding its 1920×1080 frames" in measured.stderr
+
+
+def test_a_2160p_clip_beyond_the_default_budget_is_refused_naming_it_before_ffmpeg_runs(merge_measured):
+    measured = merge_measured(["hd-30.mp4", "uhd.mp4"], "--quality", "high")
+    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
+    line = measured.stderr.strip().splitlines()[-1]
+    assert line.startswith("videomerge-worker: UnsupportedMedia: clip 2 (http://127.0.0.1:"), line
+    assert "/uhd.mp4): decoding its 3840×2160 frames and re-encoding them takes about" in line
+    assert "of the worker's 263 MB budget is free for it" in line
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+
+
+def test_with_a_larger_budget_2160p_is_merged_within_that_budget(merge_measured, tmp_path):
+    budget = 1200 * MIB
+    measured = merge_measured(["uhd.mp4", "hd-30.mp4"], "--quality", "original", budget=budget)
+    assert measured.returncode == EXIT_OK, measured.stderr
+    assert measured.peak_bytes < budget, peak(measured)
+    (video,) = streams(tmp_path / "merged.mp4", "video")
+    assert (video["width"], video["height"]) == (3840, 2160)
