@@ -27,6 +27,8 @@ CLIPS = {
     ),
     "mjpeg-mp3.avi": ClipSpec(fps="25", vcodec="mjpeg", pix_fmt="yuvj420p", acodec="libmp3lame"),
     "rotated.mp4": ClipSpec(rotate=90),
+    "uhd.mp4": ClipSpec(width=3840, height=2160, profile="high"),
+    "hd.mp4": ClipSpec(width=1920, height=1080, profile="high"),
 }
 
 
@@ -46,10 +48,12 @@ def origin(work: Path) -> Iterator[FileServer]:
         yield server
 
 
-def run_image(work: Path, *args: str, entrypoint: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_image(
+    work: Path, *args: str, entrypoint: str | None = None, limits: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     """The image as the chart runs it (read-only root, uid 10001, /scratch), with ``work`` as /scratch and
-    the host's loopback as its network."""
-    cmd = ["docker", "run", "--rm", "--network", "host", "--read-only", "-v", f"{work}:/scratch"]
+    the host's loopback as its network; ``limits``: docker's cgroup limits (``--memory``, ``--cpus``)."""
+    cmd = ["docker", "run", "--rm", "--network", "host", "--read-only", *limits, "-v", f"{work}:/scratch"]
     cmd += ["-e", "VIDEOMERGE_ALLOW_PRIVATE_URLS=true", "-e", "VIDEOMERGE_ASSEMBLE_COPY_MERGES=false"]
     cmd += [*(["--entrypoint", entrypoint] if entrypoint else []), IMAGE, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -107,3 +111,19 @@ def test_the_images_ffmpeg_draws_a_captioned_contact_sheet(work):
     assert result.returncode == 0, result.stderr
     (picture,) = streams(work / "sheet.jpg", "video")
     assert (picture["codec_name"], picture["width"], picture["height"]) == ("mjpeg", 320, 120)
+
+
+def test_the_worker_plans_within_its_containers_memory_and_cpu_limits(work, origin):
+    # 2160p decoded for a 1080p merge: beyond the 250 MiB default budget, within 3/4 of a 512 MiB limit
+    urls = [origin.url("uhd.mp4"), origin.url("hd.mp4")]
+    merge = ("merge", "--quality", "high", "--output", "/scratch/merged-limits.mp4", *urls)
+    unlimited = run_image(work, *merge)
+    assert unlimited.returncode == 42, unlimited.stderr
+    assert "UnsupportedMedia: clip 1 (" in unlimited.stderr
+    assert "decoding its 3840×2160 frames and re-encoding them takes about" in unlimited.stderr
+    limited = run_image(work, *merge, limits=("--memory", "512m", "--memory-swap", "512m", "--cpus", "1"))
+    assert limited.returncode == 0, limited.stderr  # not OOM-killed (137) either
+    assert "memory budget 403 MB" in limited.stderr and "1 CPUs" in limited.stderr
+    assert "threads=1" in limited.stderr
+    (video,) = streams(work / "merged-limits.mp4", "video")
+    assert (video["width"], video["height"]) == (1920, 1080)

@@ -66,6 +66,7 @@ def merge_in(
     an assembled merge downloaded, or from the merged file from now on."""
     if not urls:
         raise WorkerError(ErrorReason.INVALID_INPUT, "no clips to merge")
+    resources.ffmpeg_base_soon()  # measured while the clips download; the plan needs it
     clips_in = clips_of(list(urls))
     for clip in clips_in:  # before any download: a bad URL fails the merge at once
         try:

@@ -5,6 +5,9 @@ itself and of a bare FFmpeg. ``footprint`` plans FFmpeg's runs within what this 
 import math
 import os
 import subprocess
+import threading
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +23,10 @@ WORKER_GROWTH = 8 * MIB
 # x264 gains little past this many threads; more only cost memory.
 MAX_THREADS = 16
 CGROUP = Path("/sys/fs/cgroup")
+# FFmpeg's own memory when it cannot be measured: more than a full distribution build takes.
+UNMEASURED_FFMPEG_BASE = 64 * MIB
+# The share of the budget no estimate may use: what the figures behind ``footprint`` do not foresee.
+MARGIN_SHARE = 0.05
 # Anything above this is "no limit" as cgroup v1 reports it (a page-rounded LONG_MAX).
 _UNLIMITED = 1 << 60
 
@@ -37,7 +44,8 @@ class Resources:
     def ffmpeg_bytes(self) -> int:
         """Memory left for one FFmpeg run's frames: the budget less this process (and what it may still
         grow by: threads, buffers) and FFmpeg's own code."""
-        return self.budget_bytes - self.worker_bytes - WORKER_GROWTH - self.ffmpeg_base_bytes
+        margin = round(self.budget_bytes * MARGIN_SHARE)
+        return self.budget_bytes - margin - self.worker_bytes - WORKER_GROWTH - self.ffmpeg_base_bytes
 
 
 def memory_budget(configured: int | None, cgroup: Path = CGROUP) -> int:
@@ -106,20 +114,63 @@ def own_rss() -> int:
 
 
 @cache
+def ffmpeg_base_soon() -> "Future[int]":
+    """``ffmpeg_base_bytes`` measured once per process, in a thread: started when a merge starts, read
+    when its plan is made (it takes ~0.1 s)."""
+    future: Future[int] = Future()
+
+    def measure() -> None:
+        try:
+            future.set_result(ffmpeg_base_bytes())
+        except Exception as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=measure, name="ffmpeg-base", daemon=True).start()
+    return future
+
+
 def ffmpeg_base_bytes() -> int:
-    """The peak resident memory of ``ffmpeg -version``: what FFmpeg's libraries cost before any work
-    (10 MiB for the image's trimmed build, ~46 MiB for a full distribution build)."""
+    """FFmpeg's resident memory once its libraries are loaded, before any frame (10 MiB for the image's
+    trimmed build, ~46 MiB for a full distribution build): read from /proc while it waits for input. (The
+    kernel's high-water mark of a child counts the parent's pages from before ``exec``.)"""
     process = subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ["ffmpeg", "-hide_banner", "-v", "quiet", "-f", "wav", "-i", "pipe:0", "-f", "null", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    _, _, usage = os.wait4(process.pid, 0)
-    return usage.ru_maxrss * 1024
+    status, last, deadline = Path(f"/proc/{process.pid}/status"), -1, time.monotonic() + 5
+    measured = False
+    try:
+        # until it stops growing (loaded, and blocked on its input); an FFmpeg that exits is not measured
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+            high = _status_kib(status, "VmHWM")
+            if high == last and high > 0:
+                measured = True
+                break
+            last = high
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait()
+    return last * 1024 if measured else UNMEASURED_FFMPEG_BASE
+
+
+def _status_kib(status: Path, field: str) -> int:
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return -1
 
 
 def current(configured_budget: int | None) -> Resources:
     return Resources(
         budget_bytes=memory_budget(configured_budget),
         worker_bytes=own_rss(),
-        ffmpeg_base_bytes=ffmpeg_base_bytes(),
+        ffmpeg_base_bytes=ffmpeg_base_soon().result(),
         cpus=cpu_count(),
     )

@@ -9,15 +9,13 @@ from collections.abc import Iterator
 import pytest
 import yaml
 from kubernetes import client
-from support.kube import ROOT, wait_until
-from support.tools import tool
+from support.chart import CLUSTER_SCOPED, of_kind, render
+from support.kube import wait_until
 
 from videomerge_operator.settings import OperatorSettings
 from videomerge_operator.worker_access import worker_access
 
-CHART = ROOT / "charts" / "videomerge"
 RBAC_KINDS = {"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
-CLUSTER_KINDS = {"ClusterRole", "ClusterRoleBinding"}
 
 
 @pytest.fixture
@@ -38,26 +36,7 @@ class Release:
         self.namespace = namespace
         self.name = f"rb{uuid.uuid4().hex[:6]}"
         self.fullname = f"{self.name}-videomerge"
-        rendered = subprocess.run(
-            [
-                str(tool("helm")),
-                "template",
-                self.name,
-                str(CHART),
-                "-n",
-                namespace,
-                "--kube-version",
-                "1.33.0",
-                *values,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        self.docs = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] in RBAC_KINDS]
-        for doc in self.docs:  # as Helm does: objects without a namespace go to the release's
-            if doc["kind"] not in CLUSTER_KINDS:
-                doc["metadata"].setdefault("namespace", namespace)
+        self.docs = of_kind(render(*values, release=self.name, namespace=namespace), *RBAC_KINDS)
 
     def kubectl(
         self, *args: str, stdin: str | None = None, check: bool = True
@@ -75,7 +54,7 @@ class Release:
         assert applied.returncode == 0, applied.stderr
 
     def delete_cluster_objects(self) -> None:
-        cluster = [d for d in self.docs if d["kind"] in CLUSTER_KINDS]
+        cluster = [d for d in self.docs if d["kind"] in CLUSTER_SCOPED]
         if cluster:
             self.kubectl(
                 "delete", "--ignore-not-found", "-f", "-", stdin=yaml.safe_dump_all(cluster), check=False

@@ -4,11 +4,8 @@ import subprocess
 
 import pytest
 import yaml
-from support.kube import ROOT
-from support.tools import tool
+from support.chart import CHART, render
 
-CHART = ROOT / "charts" / "videomerge"
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
 VALUE_SETS = {
     "default": [],
     "local": ["-f", str(CHART / "values-local.yaml")],
@@ -37,26 +34,7 @@ VALUE_SETS = {
 
 @pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 def test_rendered_manifests_pass_server_side_dry_run(kubeconfig, namespace, values):
-    rendered = subprocess.run(
-        [
-            str(tool("helm")),
-            "template",
-            "vm",
-            str(CHART),
-            "-n",
-            namespace,
-            "--kube-version",
-            "1.33.0",
-            *values,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    docs = [d for d in yaml.safe_load_all(rendered) if d]
-    for doc in docs:  # as Helm does: namespaced objects without a namespace go to the release's
-        if doc["kind"] not in CLUSTER_SCOPED:
-            doc["metadata"].setdefault("namespace", namespace)
+    docs = render(*values, namespace=namespace)
     applied = subprocess.run(
         ["kubectl", "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", "-"],
         input=yaml.safe_dump_all(docs),

@@ -1,7 +1,6 @@
 """The notifier as a real process against the local cluster, holding only the chart's permissions."""
 
 import base64
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,9 +8,9 @@ from typing import Any
 
 import yaml
 from kubernetes import client
+from support.chart import of_kind, render
 from support.kube import ROOT
 from support.processes import ComponentProcess, free_port
-from support.tools import tool
 
 from videomerge_contract.resource import GROUP, PLURAL, VERSION
 
@@ -22,24 +21,7 @@ SA = "notifier"
 
 def chart_notifier_rules() -> list[dict[str, Any]]:
     """The rules the chart grants the notifier, rendered from the chart itself."""
-    out = subprocess.run(
-        [
-            str(tool("helm")),
-            "template",
-            "vm",
-            str(ROOT / "charts" / "videomerge"),
-            "--kube-version",
-            "1.33.0",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    (role,) = [
-        d
-        for d in yaml.safe_load_all(out)
-        if d and d["kind"] == "ClusterRole" and d["metadata"]["name"].endswith("-notifier")
-    ]
+    (role,) = [d for d in of_kind(render(), "ClusterRole") if d["metadata"]["name"].endswith("-notifier")]
     return list(role["rules"])
 
 

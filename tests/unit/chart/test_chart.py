@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.tools import ROOT, tool
+from support.chart import CHART
+from support.chart import render as render_chart
+from support.tools import tool
 
 from videomerge_operator.worker_access import WORKER_RULES
 
-CHART = ROOT / "charts" / "videomerge"
 LOCAL_VALUES = CHART / "values-local.yaml"
 
 
@@ -19,13 +20,7 @@ def helm() -> Path:
 
 
 def render(helm: Path, *args: str) -> list[dict]:
-    out = subprocess.run(
-        [str(helm), "template", "vm", str(CHART), "--namespace", "media", "--kube-version", "1.33.0", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    return render_chart(*args)
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:

@@ -190,3 +190,10 @@ def test_cgroup_limits_v1_and_v2(tmp_path):
     (v1 / "memory" / "memory.limit_in_bytes").write_text(str(512 * MIB))
     assert resources.memory_budget(None, v1) == 384 * MIB
     assert resources.memory_limit(tmp_path / "none") is None
+
+
+def test_ffmpegs_own_memory_is_measured_without_the_parents_pages():
+    ballast = bytearray(300 * MIB)  # a large worker: a forked child's high-water mark would include it
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    base = resources.ffmpeg_base_bytes()
+    assert 1 * MIB < base < 150 * MIB, base / MIB
