@@ -19,8 +19,8 @@ pictures the same copy merge with `--pictures` (poster and storyboard, as every 
 Media is generated once and cached in ~/.cache/videomerge/bench (or $VIDEOMERGE_CACHE/bench).
 
 --image IMAGE runs the worker and the FFmpeg baselines as a Job runs them: the image's Python, packages and
-FFmpeg build, entered with nsenter (its mount namespace; the host's network, so the same loopback origin),
-with no container start in the timing. curl stays on the host; "pictures alone" is not run.
+FFmpeg build, entered with nsenter (its mount and PID namespaces, so that its /proc is its own; the host's
+network, so the same loopback origin), with no container start in the timing. curl stays on the host; "pictures alone" is not run.
 """
 
 import argparse
@@ -69,7 +69,7 @@ class Place:
             return cmd, env
         ours = {k: v for k, v in (env or {}).items() if k.startswith("VIDEOMERGE_")}
         settings = [f"{k}={v}" for k, v in {**self.image_env, "HOME": "/tmp", **ours}.items()]
-        return ["nsenter", "-t", str(self.pid), "-m", "--", "env", "-i", *settings, *cmd], None
+        return ["nsenter", "-t", str(self.pid), "-m", "-p", "--", "env", "-i", *settings, *cmd], None
 
 
 HOST = Place()
@@ -154,7 +154,15 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, *, inside: bool = T
     peak, output = [0], {}
 
     def watch() -> None:
-        status = Path(f"/proc/{process.pid}/status")
+        pid = process.pid
+        if cmd[0] == "nsenter":  # entering a PID namespace, nsenter forks: the command is its child
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            while process.poll() is None and not (found := children.read_text().split()):
+                time.sleep(0.005)
+            if process.poll() is not None:
+                return
+            pid = int(found[0])
+        status = Path(f"/proc/{pid}/status")
         while True:
             try:
                 for line in status.read_text().splitlines():

@@ -24,8 +24,16 @@ from videomerge_worker.ffmpeg_run import run_ffmpeg
 from videomerge_worker.footprint import OverBudgetError, megabytes
 from videomerge_worker.intake import Intake
 from videomerge_worker.outcome import MergeOutcome
-from videomerge_worker.plan import CONCAT_LIST_NAME, ClipAction, OutputRequest, Plan, Step, plan_merge
-from videomerge_worker.probe import ffprobe, ffprobe_error
+from videomerge_worker.plan import (
+    CONCAT_LIST_NAME,
+    ClipAction,
+    OutputRequest,
+    Plan,
+    Step,
+    decide,
+    plan_merge,
+)
+from videomerge_worker.probe import ffprobe, ffprobe_error, with_declared_refs
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.storyboard import PictureJob, make_pictures
@@ -119,13 +127,20 @@ def _plan(
     follow_seconds: float,
     budget: resources.Resources,
 ) -> Plan:
+    infos = [c.info for c in clips]
+    decision = decide(infos, request)
+    infos = [  # what their decoders will hold, for the clips FFmpeg decodes
+        with_declared_refs(info) if action is ClipAction.REENCODE else info
+        for info, action in zip(infos, decision.actions, strict=True)
+    ]
     try:
         plan = plan_merge(
-            [c.info for c in clips],
+            infos,
             request,
             work_dir,
             output,
             follow_seconds=follow_seconds,
+            decision=decision,
             resources=budget,
         )
     except OverBudgetError as exc:

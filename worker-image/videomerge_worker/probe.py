@@ -56,7 +56,8 @@ class VideoInfo:
     progressive: bool
     duration: float
     frames: int | None
-    refs: int = 1  # reference frames the stream declares (H.264), 1..16: what a decoder holds
+    refs: int = 1  # reference frames a decoder holds: the codec's most, or what the stream declares
+    extradata_bytes: int = 0  # size of its decoder configuration (H.264: avcC or parameter sets)
     coded_pixels: int = 0  # pixels of a decoded frame, padding included (at least width × height)
 
     def __post_init__(self) -> None:
@@ -131,18 +132,21 @@ def probe_clip(clip: "Clip", path: Path, *, growing: bool = False) -> ClipInfo:
     if not growing:
         check_complete(clip, path)
     info = clip_info_from_probe(data, path, size, unsupported)
-    if (refs := _declared_refs(path, info.video, data)) is not None:
-        info = replace(info, video=replace(info.video, refs=refs))
     return replace(info, growing=True) if growing else info
 
 
-def _declared_refs(path: Path, video: VideoInfo, data: dict[str, Any]) -> int | None:
-    """The reference frames an H.264 stream's parameter set declares, read from its decoder
-    configuration (a second, small ffprobe); None when unknown (the codec's most stands)."""
-    stream = next((s for s in data.get("streams", []) if s.get("index") == video.index), {})
-    size = _int(stream.get("extradata_size")) or 0
-    if video.codec != "h264" or not 0 < size <= MAX_EXTRADATA_BYTES:
-        return None
+def with_declared_refs(info: ClipInfo) -> ClipInfo:
+    """``info`` with the reference frames its H.264 stream's parameter set declares, read from its decoder
+    configuration by a second, small ffprobe (for the clips a merge decodes, whose decoders hold them);
+    as it was when they cannot be read (the codec's most stands)."""
+    video = info.video
+    if video.codec != "h264" or not 0 < video.extradata_bytes <= MAX_EXTRADATA_BYTES:
+        return info
+    refs = _declared_refs(info.path, video)
+    return info if refs is None else replace(info, video=replace(video, refs=refs))
+
+
+def _declared_refs(path: Path, video: VideoInfo) -> int | None:
     try:
         with _PROBING:
             dump = ffmpeg.probe(
@@ -240,6 +244,7 @@ def _video_info(stream: dict[str, Any], format_duration: float | None) -> VideoI
         frames=_int(stream.get("nb_frames")),
         refs=CODEC_REFS.get(str(stream.get("codec_name", "")), OTHER_CODEC_REFS),
         coded_pixels=(_int(stream.get("coded_width")) or 0) * (_int(stream.get("coded_height")) or 0),
+        extradata_bytes=_int(stream.get("extradata_size")) or 0,
     )
 
 

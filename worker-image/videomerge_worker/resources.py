@@ -4,6 +4,7 @@ itself and of a bare FFmpeg. ``footprint`` plans FFmpeg's runs within what this 
 
 import math
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -108,8 +109,11 @@ def _read(path: Path) -> str | None:
 
 
 def own_rss() -> int:
-    """This process's resident memory now."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    """This process's resident memory now (without a /proc of its own: its peak so far)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 

@@ -14,7 +14,14 @@ from videomerge_worker.errors import WorkerError
 from videomerge_worker.footprint import OverBudgetError, X264Tuning
 from videomerge_worker.geometry import Size
 from videomerge_worker.plan import OutputRequest, plan_merge
-from videomerge_worker.probe import AudioInfo, ClipInfo, VideoInfo, clip_info_from_probe, probe_clip
+from videomerge_worker.probe import (
+    AudioInfo,
+    ClipInfo,
+    VideoInfo,
+    clip_info_from_probe,
+    probe_clip,
+    with_declared_refs,
+)
 from videomerge_worker.resources import MIB, Resources
 
 pytestmark = pytest.mark.unit
@@ -145,7 +152,7 @@ def test_the_references_a_stream_declares_are_read_from_its_parameter_set(tmp_pa
     source = "testsrc2=size=128x72:rate=10:duration=0.5"
     encode = ["-c:v", "libx264", "-bf", "0", "-refs", str(refs), "-x264-params", "weightp=0"]
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source, *encode, str(path)], check=True)
-    assert probe_clip(Clip(0, "https://example.com/c"), path).video.refs == refs
+    assert with_declared_refs(probe_clip(Clip(0, "https://example.com/c"), path)).video.refs == refs
 
 
 def test_a_parameter_set_with_scaling_matrices_and_a_broken_one():
