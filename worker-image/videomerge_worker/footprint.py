@@ -28,9 +28,10 @@ FRAME_THREAD_BYTES_PER_PIXEL = 25  # per frame thread past the first
 FILTER_FRAMES = 4  # frames queued in the filter graph and before the encoder, at the output size
 GRAPH_OVERHEAD = 6 * 1024 * 1024  # demuxers, audio, muxer, per run
 MB = 1_000_000
-# A picture input decodes from the keyframe before its frame; the merged file's own references, reordered
-# frames and the filters' copies (1080p: 42 MiB an input measured after a re-encode).
-PICTURE_DECODER_FRAMES = 16
+# A picture input decodes from the keyframe before its frame: that keyframe and the filters' copies when
+# the frame is a keyframe (copy and partial merges), else the frames up to it with their references
+# (after a re-encode: 42 MiB an input at 1080p, measured).
+PICTURE_DECODER_FRAMES = {True: 6, False: 16}
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,10 @@ def inputs_that_fit(decoders: Sequence[int], fixed: int, available: int) -> int:
     return max(count, 1)
 
 
-def picture_inputs(frame_pixels: int, inputs: int, available: int) -> int:
-    """How many inputs one picture run (a frame from each) may open at once within ``available`` bytes."""
-    decoder = round(frame_pixels * sample_bytes(None) * PICTURE_DECODER_FRAMES)
+def picture_inputs(frame_pixels: int, inputs: int, available: int, *, keyframes: bool) -> int:
+    """How many inputs one picture run (a frame from each, ``keyframes`` or not) may open at once within
+    ``available`` bytes."""
+    decoder = round(frame_pixels * sample_bytes(None) * PICTURE_DECODER_FRAMES[keyframes])
     return min(inputs, inputs_that_fit([decoder] * inputs, GRAPH_OVERHEAD, available))
 
 

@@ -213,7 +213,9 @@ def make_pictures(
     poster, board = work_dir / POSTER_NAME, work_dir / STORYBOARD_NAME
     per_run = GROUP_SIZE
     if memory is not None:
-        per_run = min(per_run, picture_inputs(frame[0] * frame[1], len(all_tiles), memory))
+        per_run = min(
+            per_run, picture_inputs(frame[0] * frame[1], len(all_tiles), memory, keyframes=keyframe_starts)
+        )
     groups = [all_tiles[i : i + per_run] for i in range(0, len(all_tiles), per_run)]
     strips = (
         [board] if len(groups) == 1 else [work_dir / f"storyboard-{i:03d}.png" for i in range(len(groups))]
