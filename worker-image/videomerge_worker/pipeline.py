@@ -33,7 +33,7 @@ from videomerge_worker.plan import (
     decide,
     plan_merge,
 )
-from videomerge_worker.probe import ffprobe, ffprobe_error, with_declared_refs
+from videomerge_worker.probe import PROBES, ffprobe, ffprobe_error, with_declared_refs
 from videomerge_worker.progress import ProgressSink, Throttle, overall_percent
 from videomerge_worker.settings import WorkerSettings
 from videomerge_worker.storyboard import PictureJob, make_pictures
@@ -74,7 +74,8 @@ def merge_in(
     an assembled merge downloaded, or from the merged file from now on."""
     if not urls:
         raise WorkerError(ErrorReason.INVALID_INPUT, "no clips to merge")
-    resources.ffmpeg_base_soon()  # measured while the clips download; the plan needs it
+    resources.ffmpeg_base_soon()  # measured while the clips' heads arrive; the probes and plan need it
+    PROBES.set_count(lambda: resources.current(settings.memory_budget_bytes, measured=False).probe_slots)
     clips_in = clips_of(list(urls))
     for clip in clips_in:  # before any download: a bad URL fails the merge at once
         try:
@@ -95,8 +96,7 @@ def merge_in(
             follow = (
                 settings.download_read_timeout_seconds * settings.download_attempts + FOLLOW_MARGIN_SECONDS
             )
-            budget = resources.current(settings.memory_budget_bytes)
-            plan = _plan(clips, request, work_dir, output, follow, budget)
+            plan, budget = _plan(clips, request, work_dir, output, follow, settings)
             if assembly is not None and plan.strategy is Strategy.COPY:
                 memory = budget.ffmpeg_bytes
                 outcome = assembly.finish(clips, progress, pictures=pictures, memory=memory)
@@ -125,10 +125,13 @@ def _plan(
     work_dir: Path,
     output: Path,
     follow_seconds: float,
-    budget: resources.Resources,
-) -> Plan:
+    settings: WorkerSettings,
+) -> tuple[Plan, resources.Resources]:
+    """The plan, within the memory it may use now (measured precisely when FFmpeg is to encode)."""
     infos = [c.info for c in clips]
     decision = decide(infos, request)
+    encodes = ClipAction.REENCODE in decision.actions
+    budget = resources.current(settings.memory_budget_bytes, measured=encodes)
     infos = [  # what their decoders will hold, for the clips FFmpeg decodes
         with_declared_refs(info) if action is ClipAction.REENCODE else info
         for info, action in zip(infos, decision.actions, strict=True)
@@ -145,7 +148,7 @@ def _plan(
         )
     except OverBudgetError as exc:
         raise clips[exc.clip_index].error(ErrorReason.UNSUPPORTED_MEDIA, exc.problem) from None
-    if ClipAction.REENCODE in plan.actions:  # the memory x264 and its decoders were given, for the logs
+    if encodes:  # the memory x264 and its decoders were given, for the logs
         tuning = plan.target.tuning
         print(
             f"videomerge-worker: memory budget {megabytes(budget.budget_bytes)} (worker "
@@ -155,7 +158,7 @@ def _plan(
             file=sys.stderr,
             flush=True,
         )
-    return plan
+    return plan, budget
 
 
 def _check_total_duration(clips: Sequence[Clip], settings: WorkerSettings) -> None:

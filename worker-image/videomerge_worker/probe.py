@@ -34,9 +34,38 @@ MAX_EXTRADATA_BYTES = 64 * 1024  # larger decoder configurations are not read: t
 # allocates what the header declares. Passed to ffprobe and to every FFmpeg input (``-max_pixels``).
 MAX_FRAME_WIDTH, MAX_FRAME_HEIGHT = 7680, 4320
 MAX_FRAME_PIXELS = MAX_FRAME_WIDTH * MAX_FRAME_HEIGHT
-# One ffprobe at a time: each decodes a first frame (up to 8K: ~110 MiB) beside FFmpeg's code (10-60 MiB),
-# and four at once would take the worker's whole budget; a probe lasts ~0.05 s.
-_PROBING = threading.Lock()
+
+
+class ProbeSlots:
+    """How many ffprobes run at once: each decodes a first frame (8K: ~85 MiB) beside FFmpeg's code, so
+    four at once could take a worker's whole budget. The count is asked of ``count`` when first needed
+    (a merge sets it from its budget, ``set_count``); one at a time until then."""
+
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._count: Callable[[], int] = lambda: 1
+        self._limit: int | None = None
+        self._running = 0
+
+    def set_count(self, count: Callable[[], int]) -> None:
+        with self._free:
+            self._count, self._limit = count, None
+
+    def __enter__(self) -> None:
+        with self._free:
+            if self._limit is None:
+                self._limit = max(1, self._count())
+            while self._running >= self._limit:
+                self._free.wait()
+            self._running += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._free:
+            self._running -= 1
+            self._free.notify()
+
+
+PROBES = ProbeSlots()
 _OVERSIZED = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
 
 
@@ -94,7 +123,7 @@ class ClipInfo:
 
 def ffprobe(path: Path) -> dict[str, Any]:
     """ffprobe's format and streams of a local file (ffmpeg.Error when it cannot read it)."""
-    with _PROBING:
+    with PROBES:
         data: dict[str, Any] = ffmpeg.probe(
             f"file:{path}",
             cmd="ffprobe",
@@ -148,7 +177,7 @@ def with_declared_refs(info: ClipInfo) -> ClipInfo:
 
 def _declared_refs(path: Path, video: VideoInfo) -> int | None:
     try:
-        with _PROBING:
+        with PROBES:
             dump = ffmpeg.probe(
                 f"file:{path}",
                 cmd="ffprobe",

@@ -21,6 +21,10 @@ DEFAULT_MEMORY_BUDGET = 250 * MIB
 LIMIT_SHARE = 0.75
 # What the worker process may still grow by while FFmpeg runs (progress thread, status writes, buffers).
 WORKER_GROWTH = 8 * MIB
+# What one ffprobe may take beside FFmpeg's code: an 8K frame decoded (85 MiB measured in the image).
+PROBE_BYTES = 90 * MIB
+# ffprobes at once at most: the downloads' own default concurrency.
+MAX_PROBES = 4
 # x264 gains little past this many threads; more only cost memory.
 MAX_THREADS = 16
 CGROUP = Path("/sys/fs/cgroup")
@@ -47,6 +51,12 @@ class Resources:
         grow by: threads, buffers) and FFmpeg's own code."""
         margin = round(self.budget_bytes * MARGIN_SHARE)
         return self.budget_bytes - margin - self.worker_bytes - WORKER_GROWTH - self.ffmpeg_base_bytes
+
+    @property
+    def probe_slots(self) -> int:
+        """How many ffprobes fit at once, each at its worst."""
+        room = self.ffmpeg_bytes + self.ffmpeg_base_bytes
+        return max(1, min(MAX_PROBES, room // (self.ffmpeg_base_bytes + PROBE_BYTES)))
 
 
 def memory_budget(configured: int | None, cgroup: Path = CGROUP) -> int:
@@ -148,7 +158,7 @@ def ffmpeg_base_bytes() -> int:
     try:
         # until it stops growing (loaded, and blocked on its input); an FFmpeg that exits is not measured
         while time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.02)
+            time.sleep(0.005)
             high = _status_kib(status, "VmHWM")
             if high == last and high > 0:
                 measured = True
@@ -171,10 +181,13 @@ def _status_kib(status: Path, field: str) -> int:
     return -1
 
 
-def current(configured_budget: int | None) -> Resources:
+def current(configured_budget: int | None, *, measured: bool = True) -> Resources:
+    """What this worker may use now. ``measured=False``: without waiting for FFmpeg's own memory to be
+    measured (``UNMEASURED_FFMPEG_BASE`` until it is), for decisions that need no precision."""
+    base = ffmpeg_base_soon()
     return Resources(
         budget_bytes=memory_budget(configured_budget),
         worker_bytes=own_rss(),
-        ffmpeg_base_bytes=ffmpeg_base_soon().result(),
+        ffmpeg_base_bytes=base.result() if measured or base.done() else UNMEASURED_FFMPEG_BASE,
         cpus=cpu_count(),
     )

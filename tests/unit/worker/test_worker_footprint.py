@@ -1,6 +1,7 @@
 """The memory model and what feeds it (pure, or on small files): cgroup limits, declared references,
 the encoder tuning and graph size a plan picks within a budget, and the clip it names when none fits."""
 
+import math
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -54,9 +55,13 @@ def clip(width: int, height: int, refs: int = 1, fps: Fraction = Fraction(30), n
 
 
 def room(ffmpeg_bytes: int, cpus: int = 2) -> Resources:
-    """Resources leaving ``ffmpeg_bytes`` for one FFmpeg run's frames."""
+    """Resources leaving at least ``ffmpeg_bytes`` (and less than 2 bytes more) for one FFmpeg run's frames."""
     worker, base = 50 * MIB, 10 * MIB
-    return Resources(ffmpeg_bytes + worker + resources.WORKER_GROWTH + base, worker, base, cpus)
+    needed = ffmpeg_bytes + worker + resources.WORKER_GROWTH + base
+    budget = math.ceil(needed / (1 - resources.MARGIN_SHARE))
+    made = Resources(budget, worker, base, cpus)
+    assert 0 <= made.ffmpeg_bytes - ffmpeg_bytes < 2
+    return made
 
 
 def test_a_decoder_grows_with_frame_size_declared_references_and_bit_depth():
@@ -204,3 +209,36 @@ def test_ffmpegs_own_memory_is_measured_without_the_parents_pages():
     ballast[::4096] = b"x" * len(ballast[::4096])
     base = resources.ffmpeg_base_bytes()
     assert 1 * MIB < base < 150 * MIB, base / MIB
+
+
+def test_probes_run_as_many_at_once_as_the_budget_holds_at_their_worst():
+    assert room(1, cpus=2).probe_slots == 1
+    assert room(2 * (10 * MIB + resources.PROBE_BYTES)).probe_slots == 2
+    assert room(10**12).probe_slots == resources.MAX_PROBES
+
+
+def test_probe_slots_hold_back_probes_past_their_count():
+    import threading
+    import time
+
+    from videomerge_worker.probe import ProbeSlots
+
+    slots, running, most = ProbeSlots(), [0], [0]
+    slots.set_count(lambda: 2)
+    lock = threading.Lock()
+
+    def probe() -> None:
+        with slots:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=probe) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 2
