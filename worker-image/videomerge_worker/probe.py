@@ -230,6 +230,11 @@ def clip_info_from_probe(
         raise unsupported("it has no video stream")
     audio_stream = next((s for s in streams if s.get("codec_type") == "audio"), None)
     format_duration = _float(fmt.get("duration"))
+    if not _int(video_stream.get("width")):  # FFmpeg learns the size by decoding a frame: it could not
+        raise unsupported(
+            f"its frames could not be decoded to learn their size (the worker decodes frames up to "
+            f"{MAX_FRAME_WIDTH}×{MAX_FRAME_HEIGHT})"
+        )
     video = _video_info(video_stream, format_duration)
     if video is None:
         raise unsupported("its video stream has no size, frame rate or duration")

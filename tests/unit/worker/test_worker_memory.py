@@ -27,6 +27,9 @@ CLIPS = {
     # a stream that declares 16 reference frames: its decoder holds them all (1080p: ~80 MiB)
     "hd-refs16.mp4": ClipSpec(**FULL_HD, extra=("-preset", "faster", "-refs", "16")),
     "uhd.mp4": ClipSpec(width=3840, height=2160, seconds=1.0, profile="high"),
+    # frames past 8K: a decoder would allocate 150 MB a frame for what its header declares
+    "over-8k.mp4": ClipSpec(width=7744, height=4352, seconds=0.2, fps="5"),
+    "huge.avi": ClipSpec(width=12000, height=8400, seconds=0.2, fps="5", vcodec="mjpeg", pix_fmt="yuvj420p"),
 }
 
 
@@ -114,3 +117,25 @@ def test_with_a_larger_budget_2160p_is_merged_within_that_budget(merge_measured,
     assert measured.peak_bytes < budget, peak(measured)
     (video,) = streams(tmp_path / "merged.mp4", "video")
     assert (video["width"], video["height"]) == (3840, 2160)
+
+
+def test_frames_larger_than_any_budget_takes_are_refused_naming_the_clip(merge_measured):
+    measured = merge_measured(["hd-30.mp4", "huge.avi"], "--quality", "high")
+    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
+    line = measured.stderr.strip().splitlines()[-1]
+    assert line.startswith("videomerge-worker: UnsupportedMedia: clip 2 (http://127.0.0.1:"), line
+    # FFmpeg reports no size for an MJPEG frame it may not decode; an H.264 one it names (below)
+    assert "/huge.avi): its frames could not be decoded to learn their size" in line
+    assert "(the worker decodes frames up to 7680×4320)" in line
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+
+
+def test_h264_frames_just_past_8k_are_refused_with_their_size(merge_measured):
+    measured = merge_measured(["over-8k.mp4", "hd-30.mp4"], "--quality", "high")
+    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
+    line = measured.stderr.strip().splitlines()[-1]
+    assert line.startswith("videomerge-worker: UnsupportedMedia: clip 1 (http://127.0.0.1:"), line
+    assert (
+        "/over-8k.mp4): its frames are 7744×4352, larger than the worker decodes (33,177,600 pixels" in line
+    )
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
