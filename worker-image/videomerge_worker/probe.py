@@ -121,8 +121,10 @@ class ClipInfo:
     growing: bool = False  # probed from its index while still downloading (an index-first MP4/MOV)
 
 
-def ffprobe(path: Path) -> dict[str, Any]:
-    """ffprobe's format and streams of a local file (ffmpeg.Error when it cannot read it)."""
+def ffprobe(path: Path, **options: str | None) -> dict[str, Any]:
+    """ffprobe's format and streams of a local file (ffmpeg.Error when it cannot read it); ``options``:
+    ffprobe's own (``select_streams="0"``), for other questions. Local files only, one decoder thread, no
+    frame past 8K, as many at once as ``PROBES`` lets."""
     with PROBES:
         data: dict[str, Any] = ffmpeg.probe(
             f"file:{path}",
@@ -131,6 +133,7 @@ def ffprobe(path: Path) -> dict[str, Any]:
             protocol_whitelist="file",
             threads=1,
             max_pixels=MAX_FRAME_PIXELS,
+            **options,
         )
     return data
 
@@ -177,18 +180,7 @@ def with_declared_refs(info: ClipInfo) -> ClipInfo:
 
 def _declared_refs(path: Path, video: VideoInfo) -> int | None:
     try:
-        with PROBES:
-            dump = ffmpeg.probe(
-                f"file:{path}",
-                cmd="ffprobe",
-                v="error",
-                protocol_whitelist="file",
-                threads=1,
-                max_pixels=MAX_FRAME_PIXELS,
-                select_streams=str(video.index),
-                show_data=None,
-                show_entries="stream=extradata",
-            )
+        dump = ffprobe(path, select_streams=str(video.index), show_data=None, show_entries="stream=extradata")
         refs = h264.max_ref_frames(h264.from_hexdump(dump["streams"][0].get("extradata", "")))
     except (ffmpeg.Error, KeyError, IndexError, ValueError):
         return None

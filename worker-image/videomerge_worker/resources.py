@@ -153,22 +153,27 @@ def ffmpeg_base_bytes() -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    status, last, deadline = Path(f"/proc/{process.pid}/status"), -1, time.monotonic() + 5
-    measured = False
+    proc, deadline, high = Path(f"/proc/{process.pid}"), time.monotonic() + 5, -1
     try:
-        # until it stops growing (loaded, and blocked on its input); an FFmpeg that exits is not measured
+        # until it sleeps: its libraries loaded and relocated, it waits on its input (a busy machine may
+        # not run it between two looks, so a figure that stops growing does not say it is done)
         while time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.005)
-            high = _status_kib(status, "VmHWM")
-            if high == last and high > 0:
-                measured = True
+            if _state(proc / "stat") == "S":
+                high = _status_kib(proc / "status", "VmHWM")
                 break
-            last = high
+            time.sleep(0.002)
     finally:
         if process.stdin is not None:
             process.stdin.close()
         process.wait()
-    return last * 1024 if measured else UNMEASURED_FFMPEG_BASE
+    return high * 1024 if high > 0 else UNMEASURED_FFMPEG_BASE
+
+
+def _state(stat: Path) -> str:
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _status_kib(status: Path, field: str) -> int:

@@ -1,25 +1,21 @@
 """The installed ``videomerge-worker`` command: its JSON result line, exit codes and one-line errors."""
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from support.media import streams
+from support.worker_cli import COMMAND, worker_environment
 
 from videomerge_contract import worker_env as env
 from videomerge_contract.resource import EXIT_PERMANENT_FAILURE, EXIT_RETRYABLE_FAILURE
 
-COMMAND = Path(sys.executable).with_name("videomerge-worker")
 REST_FIELDS = {"success", "merged_url", "duration_seconds", "processing_time", "clips_merged"}
 
 
 @pytest.fixture
 def run_cli(scratch):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_")}
-    environment |= {env.ALLOW_PRIVATE_URLS: "true", env.WORK_DIR: str(scratch), env.DOWNLOAD_ATTEMPTS: "2"}
+    environment = worker_environment(scratch, DOWNLOAD_ATTEMPTS="2")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(

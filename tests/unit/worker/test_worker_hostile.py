@@ -6,26 +6,22 @@ must end as a merge (exit 0) or as UnsupportedMedia naming the crafted clip (exi
 never a retry, never an out-of-memory kill.
 """
 
-import os
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import crafted_clips
 import pytest
 from support.http_server import serve
 from support.media import streams
-from support.peak_rss import MIB, run_measured
+from support.peak_rss import MIB
+from support.worker_cli import merge_measured as merge
 
-from videomerge_contract import worker_env as env
 from videomerge_contract.resource import EXIT_OK, EXIT_PERMANENT_FAILURE
 from videomerge_worker.isobmff import index_problem, truncation_problem
 from videomerge_worker.mp4index import UnsupportedLayoutError, read_moov
 
 pytestmark = pytest.mark.unit
 
-COMMAND = Path(sys.executable).with_name("videomerge-worker")
 PEAK_LIMIT_BYTES = 250 * MIB
 TIME_LIMIT_SECONDS = 60.0
 
@@ -48,17 +44,9 @@ def hostile_server(hostile_dir):
 
 @pytest.fixture
 def merge_measured(hostile_server, tmp_path):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_")}
-    environment |= {env.ALLOW_PRIVATE_URLS: "true", env.WORK_DIR: str(scratch), env.DOWNLOAD_ATTEMPTS: "1"}
-
     def run(name: str, *options: str):
-        args = [str(COMMAND), "merge", "-o", str(tmp_path / "merged.mp4"), *options]
-        args += [hostile_server.url(f"{name}.mp4"), hostile_server.url("a.mp4")]
-        measured = run_measured(args, env=environment, timeout=TIME_LIMIT_SECONDS * 2)
-        assert list(scratch.iterdir()) == [], "temporary files left behind"
-        return measured
+        urls = [hostile_server.url(f"{name}.mp4"), hostile_server.url("a.mp4")]
+        return merge(tmp_path, urls, *options, timeout=TIME_LIMIT_SECONDS * 2, DOWNLOAD_ATTEMPTS="1")
 
     return run
 

@@ -3,21 +3,16 @@ memory stays within the worker's budget (250 MiB by default), measured from /pro
 high-water mark. What the budget cannot hold (a 2160p clip to decode) is refused before FFmpeg starts, as
 UnsupportedMedia naming the clip; a larger budget merges it, within that budget."""
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 from support.http_server import serve
 from support.media import ClipSpec, make_clip, streams
-from support.peak_rss import MIB, run_measured
+from support.peak_rss import MIB
+from support.worker_cli import merge_measured as merge
 
-from videomerge_contract import worker_env as env
 from videomerge_contract.resource import EXIT_OK, EXIT_PERMANENT_FAILURE
 
 pytestmark = pytest.mark.unit
 
-COMMAND = Path(sys.executable).with_name("videomerge-worker")
 DEFAULT_BUDGET = 250 * MIB
 FULL_HD = {"width": 1920, "height": 1080, "seconds": 2.0, "profile": "high"}
 CLIPS = {
@@ -44,33 +39,28 @@ def large_server(tmp_path_factory):
 
 @pytest.fixture
 def merge_measured(large_server, tmp_path):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-
     def run(names: list[str], *options: str, budget: int | None = None):
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOMERGE_")}
-        environment |= {env.ALLOW_PRIVATE_URLS: "true", env.WORK_DIR: str(scratch)}
-        if budget is not None:
-            environment[env.MEMORY_BUDGET_BYTES] = str(budget)
-        args = [
-            str(COMMAND),
-            "merge",
-            "-o",
-            str(tmp_path / "merged.mp4"),
-            "--pictures",
-            str(tmp_path),
-            *options,
-        ]
-        args += [large_server.url(name) for name in names]
-        measured = run_measured(args, env=environment, timeout=300)
-        assert list(scratch.iterdir()) == [], "temporary files left behind"
-        return measured
+        urls = [large_server.url(name) for name in names]
+        settings = {} if budget is None else {"MEMORY_BUDGET_BYTES": str(budget)}
+        return merge(tmp_path, urls, "--pictures", str(tmp_path), *options, timeout=300, **settings)
 
     return run
 
 
 def peak(measured) -> str:
     return f"peak {measured.peak_bytes / MIB:.0f} MiB; {measured.stderr[-600:]}"
+
+
+def refused_within_the_budget(measured, clip: int, name: str) -> str:
+    """The refusal's problem (after the clip's URL), once the merge is checked to have been refused as
+    UnsupportedMedia naming clip ``clip`` (from 1), served as ``name``, within the default budget."""
+    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
+    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+    line = measured.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"videomerge-worker: UnsupportedMedia: clip {clip} (http://127.0.0.1:"), line
+    url_end = f"/{name}): "
+    assert url_end in line, line
+    return line.split(url_end, 1)[1]
 
 
 def test_a_1080p_partial_merge_at_original_quality_stays_within_the_budget(merge_measured, tmp_path):
@@ -101,13 +91,11 @@ def test_a_clip_declaring_sixteen_references_is_merged_or_refused_within_the_bud
 
 
 def test_a_2160p_clip_beyond_the_default_budget_is_refused_naming_it_before_ffmpeg_runs(merge_measured):
-    measured = merge_measured(["hd-30.mp4", "uhd.mp4"], "--quality", "high")
-    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
-    line = measured.stderr.strip().splitlines()[-1]
-    assert line.startswith("videomerge-worker: UnsupportedMedia: clip 2 (http://127.0.0.1:"), line
-    assert "/uhd.mp4): decoding its 3840×2160 frames and re-encoding them takes about" in line
-    assert "of the worker's 263 MB budget is free for it" in line
-    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+    problem = refused_within_the_budget(
+        merge_measured(["hd-30.mp4", "uhd.mp4"], "--quality", "high"), 2, "uhd.mp4"
+    )
+    assert problem.startswith("decoding its 3840×2160 frames and re-encoding them takes about")
+    assert problem.endswith("of the worker's 263 MB budget is free for it")
 
 
 def test_with_a_larger_budget_2160p_is_merged_within_that_budget(merge_measured, tmp_path):
@@ -120,22 +108,15 @@ def test_with_a_larger_budget_2160p_is_merged_within_that_budget(merge_measured,
 
 
 def test_frames_larger_than_any_budget_takes_are_refused_naming_the_clip(merge_measured):
-    measured = merge_measured(["hd-30.mp4", "huge.avi"], "--quality", "high")
-    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
-    line = measured.stderr.strip().splitlines()[-1]
-    assert line.startswith("videomerge-worker: UnsupportedMedia: clip 2 (http://127.0.0.1:"), line
+    problem = refused_within_the_budget(merge_measured(["hd-30.mp4", "huge.avi"]), 2, "huge.avi")
     # FFmpeg reports no size for an MJPEG frame it may not decode; an H.264 one it names (below)
-    assert "/huge.avi): its frames could not be decoded to learn their size" in line
-    assert "(the worker decodes frames up to 7680×4320)" in line
-    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
+    assert problem == (
+        "its frames could not be decoded to learn their size (the worker decodes frames up to 7680×4320)"
+    )
 
 
 def test_h264_frames_just_past_8k_are_refused_with_their_size(merge_measured):
-    measured = merge_measured(["over-8k.mp4", "hd-30.mp4"], "--quality", "high")
-    assert measured.returncode == EXIT_PERMANENT_FAILURE, measured.stderr
-    line = measured.stderr.strip().splitlines()[-1]
-    assert line.startswith("videomerge-worker: UnsupportedMedia: clip 1 (http://127.0.0.1:"), line
+    problem = refused_within_the_budget(merge_measured(["over-8k.mp4", "hd-30.mp4"]), 1, "over-8k.mp4")
     assert (
-        "/over-8k.mp4): its frames are 7744×4352, larger than the worker decodes (33,177,600 pixels" in line
+        problem == "its frames are 7744×4352, larger than the worker decodes (33,177,600 pixels: 7680×4320)"
     )
-    assert measured.peak_bytes < DEFAULT_BUDGET, peak(measured)
