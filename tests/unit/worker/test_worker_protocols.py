@@ -61,3 +61,23 @@ def test_a_clip_ffmpeg_refuses_is_unsupported_media_naming_it(clip_dir):
     with pytest.raises(WorkerError) as failed:
         run_ffmpeg(args, describe="join", timeout=30)
     assert failed.value.reason is ErrorReason.FFMPEG_FAILED and not failed.value.permanent
+
+
+def test_every_input_of_a_picture_run_carries_the_whitelist_and_the_decoder_limits(tmp_path):
+    from videomerge_worker.ffmpeg_args import DECODER
+    from videomerge_worker.storyboard import group_command, stack_command, tiles
+
+    files = [tmp_path / f"clip-{i}.src" for i in range(3)]
+    for args in (
+        group_command(tmp_path / "m.mp4", tiles([1.0, 2.0, 3.0]), (320, 180), 3, tmp_path / "b.jpg",
+                      keyframe_starts=False, font=None, poster=tmp_path / "p.jpg"),
+        group_command(tmp_path / "m.mp4", tiles([1.0, 2.0, 3.0], files), (320, 180), 3, tmp_path / "b.jpg",
+                      keyframe_starts=True, font=None),
+        stack_command([tmp_path / "s0.png", tmp_path / "s1.png"], tmp_path / "b.jpg"),
+    ):  # fmt: skip
+        inputs = [i for i, a in enumerate(args) if a == "-i"]
+        for previous, at in zip([-1, *inputs], inputs, strict=False):
+            options = args[previous + 1 : at]
+            assert "-protocol_whitelist" in options, options
+            if args[at + 1].endswith((".mp4", ".src")):
+                assert options[options.index("-threads") : options.index("-threads") + 4] == DECODER
