@@ -19,13 +19,15 @@ WIDE = OutputRequest(Quality.LOW, AspectRatio.R16_9, Fit.PAD)
 
 @pytest.fixture
 def probes(monkeypatch) -> Counter[str]:
-    """ffprobe runs on the clips, by file name (the merged file's check is not counted)."""
+    """ffprobe runs on the clips, by file name (the merged file's check is not counted, nor the small
+    second question of a decoded clip's declared references)."""
     counted: Counter[str] = Counter()
     real = probe.ffprobe
 
-    def counting(path: Path):
-        counted[path.name] += 1
-        return real(path)
+    def counting(path: Path, **options: str | None):
+        if not options:
+            counted[path.name] += 1
+        return real(path, **options)
 
     monkeypatch.setattr(probe, "ffprobe", counting)
     return counted
