@@ -14,6 +14,8 @@ MAX_EVENT_MESSAGE: Final = 1024
 
 def event_body(merge: MergeView, event: EventSpec, now: datetime, instance: str) -> dict[str, Any]:
     stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    # eventTime (microseconds) orders events that land within one second: JobCreated, then Failed
+    micro = now.isoformat(timespec="microseconds").replace("+00:00", "Z")
     return {
         "metadata": {"generateName": f"{merge.name[:200]}.", "namespace": merge.namespace},
         "involvedObject": {
@@ -32,5 +34,6 @@ def event_body(merge: MergeView, event: EventSpec, now: datetime, instance: str)
         "reportingInstance": instance[:128],
         "firstTimestamp": stamp,
         "lastTimestamp": stamp,
+        "eventTime": micro,
         "count": 1,
     }

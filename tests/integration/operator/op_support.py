@@ -181,7 +181,11 @@ def events_of(kube: client.ApiClient, namespace: str, name: str) -> list[str]:
     events = client.CoreV1Api(kube).list_namespaced_event(
         namespace, field_selector=f"involvedObject.kind=VideoMerge,involvedObject.name={name}"
     )
-    return [e.reason for e in sorted(events.items, key=lambda e: (str(e.first_timestamp), e.metadata.name))]
+    # eventTime has microseconds; firstTimestamp whole seconds, in which two events may land
+    return [
+        e.reason
+        for e in sorted(events.items, key=lambda e: (str(e.event_time or e.first_timestamp), e.metadata.name))
+    ]
 
 
 def jobs_of(kube: client.ApiClient, namespace: str) -> list[client.V1Job]:
