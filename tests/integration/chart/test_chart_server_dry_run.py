@@ -4,11 +4,11 @@ import subprocess
 
 import pytest
 import yaml
-from support.chart import CHART, render
+from support.chart import LOCAL_VALUES, render
 
 VALUE_SETS = {
     "default": [],
-    "local": ["-f", str(CHART / "values-local.yaml")],
+    "local": ["-f", str(LOCAL_VALUES)],
     "everything-on": [
         "--set",
         "minio.enabled=true",

@@ -5,22 +5,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.chart import CHART
-from support.chart import render as render_chart
+from support.chart import CHART, LOCAL_VALUES, render, template
 from support.tools import tool
 
 from videomerge_operator.worker_access import WORKER_RULES
-
-LOCAL_VALUES = CHART / "values-local.yaml"
 
 
 @pytest.fixture(scope="module")
 def helm() -> Path:
     return tool("helm")
-
-
-def render(helm: Path, *args: str) -> list[dict]:
-    return render_chart(*args)
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
@@ -37,8 +30,8 @@ def test_lint_passes(helm, values):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_default_render_is_production_shaped(helm):
-    docs = render(helm)
+def test_default_render_is_production_shaped():
+    docs = render()
     deployments = by_kind(docs, "Deployment")
     assert set(deployments) == {"vm-videomerge-operator", "vm-videomerge-api", "vm-videomerge-notifier"}
     operator = deployments["vm-videomerge-operator"]["spec"]["template"]["spec"]
@@ -59,15 +52,15 @@ def test_default_render_is_production_shaped(helm):
         assert labels.get("app.kubernetes.io/instance") == "vm"
 
 
-def test_worker_role_is_least_privilege(helm):
-    (role,) = [r for n, r in by_kind(render(helm), "Role").items() if n.endswith("-worker")]
+def test_worker_role_is_least_privilege():
+    (role,) = [r for n, r in by_kind(render(), "Role").items() if n.endswith("-worker")]
     assert role["rules"] == [
         {"apiGroups": ["videomerge.io"], "resources": ["videomerges"], "verbs": ["get"]},
         {"apiGroups": ["videomerge.io"], "resources": ["videomerges/status"], "verbs": ["get", "patch"]},
     ]
     # The operator applies the same rules in the namespaces it prepares.
     assert role["rules"] == list(WORKER_RULES)
-    (api_role,) = [r for n, r in by_kind(render(helm), "Role").items() if n.endswith("-api")]
+    (api_role,) = [r for n, r in by_kind(render(), "Role").items() if n.endswith("-api")]
     assert "videomerges/status" not in str(api_role["rules"])
     assert api_role["rules"] == [  # patch: a DELETE of a running merge sets spec.cancel
         {
@@ -78,8 +71,8 @@ def test_worker_role_is_least_privilege(helm):
     ]
 
 
-def test_local_values_keep_everything_on_loopback(helm):
-    docs = render(helm, "-f", str(LOCAL_VALUES))
+def test_local_values_keep_everything_on_loopback():
+    docs = render("-f", str(LOCAL_VALUES))
     deployments = by_kind(docs, "Deployment")
     assert set(deployments) == {
         "vm-videomerge-operator",
@@ -115,18 +108,14 @@ def test_local_values_keep_everything_on_loopback(helm):
         ("unknownKey=1", "unknownKey"),
     ],
 )
-def test_schema_rejects_bad_values(helm, override, complaint):
-    result = subprocess.run(
-        [str(helm), "template", "vm", str(CHART), "--kube-version", "1.33.0", "--set", override],
-        capture_output=True,
-        text=True,
-    )
+def test_schema_rejects_bad_values(override, complaint):
+    result = template("--set", override)
     assert result.returncode != 0
     assert complaint in result.stderr
 
 
-def test_minio_secret_is_generated_and_used(helm):
-    docs = render(helm, "--set", "minio.enabled=true")
+def test_minio_secret_is_generated_and_used():
+    docs = render("--set", "minio.enabled=true")
     secret = by_kind(docs, "Secret")["vm-videomerge-s3"]
     assert set(secret["data"]) == {"accessKey", "secretKey"}
     minio = by_kind(docs, "Deployment")["vm-videomerge-minio"]["spec"]["template"]["spec"]["containers"][0]
@@ -134,12 +123,12 @@ def test_minio_secret_is_generated_and_used(helm):
     assert refs == {"MINIO_ROOT_USER": "vm-videomerge-s3", "MINIO_ROOT_PASSWORD": "vm-videomerge-s3"}
 
 
-def test_helm_test_hook_checks_the_api_health(helm):
-    (hook,) = [d for d in render(helm) if d["kind"] == "Pod"]
+def test_helm_test_hook_checks_the_api_health():
+    (hook,) = [d for d in render() if d["kind"] == "Pod"]
     assert hook["metadata"]["annotations"]["helm.sh/hook"] == "test"
     env = env_of(hook["spec"]["containers"][0])
     assert env["API_URL"] == "http://vm-videomerge-api.media.svc:80"
-    (local_hook,) = [d for d in render(helm, "-f", str(LOCAL_VALUES)) if d["kind"] == "Pod"]
+    (local_hook,) = [d for d in render("-f", str(LOCAL_VALUES)) if d["kind"] == "Pod"]
     assert env_of(local_hook["spec"]["containers"][0])["API_URL"] == "http://127.0.0.1:8080"
 
 
@@ -147,13 +136,13 @@ def _api_container(docs: list[dict]) -> dict:
     return by_kind(docs, "Deployment")["vm-videomerge-api"]["spec"]["template"]["spec"]["containers"][0]
 
 
-def test_api_auth_is_on_by_default_with_a_generated_admin_token(helm):
+def test_api_auth_is_on_by_default_with_a_generated_admin_token():
     import base64
     import hashlib
 
     from videomerge_api.clients import parse_entry
 
-    docs = render(helm)
+    docs = render()
     secrets = by_kind(docs, "Secret")
     token = base64.b64decode(secrets["vm-videomerge-api-token"]["data"]["token"]).decode()
     assert len(token) >= 40
@@ -177,12 +166,12 @@ def test_api_auth_is_on_by_default_with_a_generated_admin_token(helm):
     )
     assert env["VIDEOMERGE_API_QUOTA_MAX_ACTIVE_MERGES"] == "20"
     # Two renders (two installs) never share a token.
-    again = by_kind(render(helm), "Secret")["vm-videomerge-api-token"]["data"]["token"]
+    again = by_kind(render(), "Secret")["vm-videomerge-api-token"]["data"]["token"]
     assert again != secrets["vm-videomerge-api-token"]["data"]["token"]
 
 
-def test_api_without_auth_takes_an_explicit_value(helm):
-    docs = render(helm, "--set", "api.auth.enabled=false")
+def test_api_without_auth_takes_an_explicit_value():
+    docs = render("--set", "api.auth.enabled=false")
     assert not {"vm-videomerge-api-token", "vm-videomerge-api-clients"} & set(by_kind(docs, "Secret"))
     container = _api_container(docs)
     assert env_of(container)["VIDEOMERGE_API_AUTH_ENABLED"] == "false"
@@ -190,16 +179,15 @@ def test_api_without_auth_takes_an_explicit_value(helm):
     assert all(m["name"] != "clients" for m in container["volumeMounts"])
 
 
-def test_api_clients_from_an_existing_secret(helm):
-    docs = render(helm, "--set", "api.auth.existingSecret=my-clients")
+def test_api_clients_from_an_existing_secret():
+    docs = render("--set", "api.auth.existingSecret=my-clients")
     assert not {"vm-videomerge-api-token", "vm-videomerge-api-clients"} & set(by_kind(docs, "Secret"))
     pod = by_kind(docs, "Deployment")["vm-videomerge-api"]["spec"]["template"]["spec"]
     assert {"name": "clients", "secret": {"secretName": "my-clients"}} in pod["volumes"]
 
 
-def test_api_limits_and_metrics_port_are_values(helm):
+def test_api_limits_and_metrics_port_are_values():
     docs = render(
-        helm,
         *("--set-json", "api.rateLimit.requestsPerSecond=2.5", "--set", "api.rateLimit.burst=5"),
         *("--set", "api.quota.maxActiveMerges=3", "--set", "api.metrics.port=9191"),
     )
@@ -221,8 +209,8 @@ def test_api_limits_and_metrics_port_are_values(helm):
     assert container["readinessProbe"]["httpGet"]["port"] == "http"
 
 
-def test_api_role_reads_no_secrets(helm):
-    (api_role,) = [r for n, r in by_kind(render(helm), "Role").items() if n.endswith("-api")]
+def test_api_role_reads_no_secrets():
+    (api_role,) = [r for n, r in by_kind(render(), "Role").items() if n.endswith("-api")]
     assert all("secrets" not in rule["resources"] for rule in api_role["rules"])
 
 
@@ -234,18 +222,14 @@ def test_api_role_reads_no_secrets(helm):
         ["--set", "api.auth.enable=false"],
     ],
 )
-def test_schema_rejects_bad_api_limits(helm, values):
-    result = subprocess.run(
-        [str(helm), "template", "vm", str(CHART), "--kube-version", "1.33.0", *values],
-        capture_output=True,
-        text=True,
-    )
+def test_schema_rejects_bad_api_limits(values):
+    result = template(*values)
     assert result.returncode != 0
 
 
-def test_api_service_monitor_scrapes_the_metrics_port(helm):
-    assert "ServiceMonitor" not in {d["kind"] for d in render(helm)}
-    docs = render(helm, "--set", "api.metrics.serviceMonitor.enabled=true")
+def test_api_service_monitor_scrapes_the_metrics_port():
+    assert "ServiceMonitor" not in {d["kind"] for d in render()}
+    docs = render("--set", "api.metrics.serviceMonitor.enabled=true")
     (monitor,) = by_kind(docs, "ServiceMonitor").values()
     assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
     service = by_kind(docs, "Service")["vm-videomerge-api"]
@@ -261,8 +245,8 @@ def operator_container(docs: list[dict]) -> dict:
     return by_kind(docs, "Deployment")["vm-videomerge-operator"]["spec"]["template"]["spec"]["containers"][0]
 
 
-def test_all_namespaces_mode_is_one_cluster_role(helm):
-    docs = render(helm)
+def test_all_namespaces_mode_is_one_cluster_role():
+    docs = render()
     (role,) = docs_named(docs, "ClusterRole", "vm-videomerge-operator")
     (binding,) = docs_named(docs, "ClusterRoleBinding", "vm-videomerge-operator")
     assert binding["subjects"] == [
@@ -275,8 +259,8 @@ def test_all_namespaces_mode_is_one_cluster_role(helm):
     assert not {"customresourcedefinitions", "namespaces", "nodes"} & resources
 
 
-def test_listed_namespaces_get_a_role_each_and_nothing_cluster_wide(helm):
-    docs = render(helm, "--set", "operator.namespaces={team-a,team-b}")
+def test_listed_namespaces_get_a_role_each_and_nothing_cluster_wide():
+    docs = render("--set", "operator.namespaces={team-a,team-b}")
     assert not docs_named(docs, "ClusterRole", "vm-videomerge-operator")
     assert not [d for d in docs if d["kind"] == "ClusterRoleBinding"]
     roles = {d["metadata"]["namespace"]: d for d in docs_named(docs, "Role", "vm-videomerge-operator")}
@@ -293,16 +277,14 @@ def test_listed_namespaces_get_a_role_each_and_nothing_cluster_wide(helm):
     # The chart makes the release namespace's worker objects; the operator prepares only the others.
     assert "serviceaccounts" not in str(roles["media"]["rules"])
     assert "serviceaccounts" in str(roles["team-a"]["rules"])
-    no_prep = render(
-        helm, "--set", "operator.namespaces={team-a}", "--set", "operator.prepareNamespaces=false"
-    )
+    no_prep = render("--set", "operator.namespaces={team-a}", "--set", "operator.prepareNamespaces=false")
     for role in docs_named(no_prep, "Role", "vm-videomerge-operator"):
         assert "secrets" not in str(role["rules"]) and "serviceaccounts" not in str(role["rules"])
 
 
 @pytest.mark.parametrize("values", [[], ["--set", "operator.namespaces={team-a}"]], ids=["all", "listed"])
-def test_the_operator_can_read_no_secret_and_run_no_pod_itself(helm, values):
-    docs = render(helm, *values)
+def test_the_operator_can_read_no_secret_and_run_no_pod_itself(values):
+    docs = render(*values)
     rules = [
         rule
         for d in docs
@@ -322,8 +304,8 @@ def test_the_operator_can_read_no_secret_and_run_no_pod_itself(helm, values):
             assert rule["resourceNames"] == ["vm-videomerge-worker"], rule
 
 
-def test_operator_gets_the_s3_credentials_by_reference(helm):
-    container = operator_container(render(helm))
+def test_operator_gets_the_s3_credentials_by_reference():
+    container = operator_container(render())
     refs = {
         e["name"]: e["valueFrom"]["secretKeyRef"]
         for e in container["env"]
@@ -337,24 +319,23 @@ def test_operator_gets_the_s3_credentials_by_reference(helm):
     assert refs["VIDEOMERGE_OPERATOR_S3_SECRET_ACCESS_KEY"]["key"] == "secretKey"
 
 
-def test_pod_disruption_budgets(helm):
-    pdbs = by_kind(render(helm), "PodDisruptionBudget")
+def test_pod_disruption_budgets():
+    pdbs = by_kind(render(), "PodDisruptionBudget")
     assert set(pdbs) == {"vm-videomerge-operator", "vm-videomerge-api"}
     for name, pdb in pdbs.items():
         assert pdb["spec"]["maxUnavailable"] == 1
         assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == name.rsplit("-", 1)[1]
-    off = render(helm, "--set", "api.pdb.enabled=false", "--set", "operator.pdb.enabled=false")
+    off = render("--set", "api.pdb.enabled=false", "--set", "operator.pdb.enabled=false")
     assert not by_kind(off, "PodDisruptionBudget")
 
 
-def test_metrics_service_and_optional_service_monitors(helm):
-    docs = render(helm)
+def test_metrics_service_and_optional_service_monitors():
+    docs = render()
     service = by_kind(docs, "Service")["vm-videomerge-operator-metrics"]
     assert service["spec"]["ports"] == [{"name": "metrics", "port": 8081, "targetPort": "http"}]
     assert service["spec"]["selector"]["app.kubernetes.io/component"] == "operator"
     assert not [d for d in docs if d["kind"] == "ServiceMonitor"]
     docs = render(
-        helm,
         "--set",
         "metrics.serviceMonitor.enabled=true",
         "--set",
@@ -366,10 +347,8 @@ def test_metrics_service_and_optional_service_monitors(helm):
     assert monitors["vm-videomerge-api"]["metadata"]["labels"]["release"] == "prom"
 
 
-def test_worker_jobs_get_pull_secrets_and_their_own_scheduling(helm, monkeypatch):
-    docs = render(
-        helm,
-        "--set", "imagePullSecrets[0].name=regcred",
+def test_worker_jobs_get_pull_secrets_and_their_own_scheduling(monkeypatch):
+    docs = render("--set", "imagePullSecrets[0].name=regcred",
         "--set", "worker.nodeSelector.pool=media",
         "--set", "worker.tolerations[0].key=media",
         "--set", "worker.tolerations[0].operator=Exists",
@@ -390,26 +369,24 @@ def test_worker_jobs_get_pull_secrets_and_their_own_scheduling(helm, monkeypatch
     assert settings.worker_pod_labels == {"team": "video"}
 
 
-def test_aggregated_cluster_roles_for_view_and_edit(helm):
-    roles = by_kind(render(helm), "ClusterRole")
+def test_aggregated_cluster_roles_for_view_and_edit():
+    roles = by_kind(render(), "ClusterRole")
     view, edit = roles["vm-videomerge-view"], roles["vm-videomerge-edit"]
     assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     assert set(view["rules"][0]["verbs"]) == {"get", "list", "watch"}
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert "videomerges/status" not in str(edit["rules"]), "users never write status"
     assert "vm-videomerge-view" not in by_kind(
-        render(helm, "--set", "rbac.aggregateToDefaultRoles=false"), "ClusterRole"
+        render("--set", "rbac.aggregateToDefaultRoles=false"), "ClusterRole"
     )
 
 
-def test_global_values_of_a_parent_chart_are_accepted(helm):
-    render(helm, "--set", "global.imageRegistry=registry.example.com")
+def test_global_values_of_a_parent_chart_are_accepted():
+    render("--set", "global.imageRegistry=registry.example.com")
 
 
-def test_extra_env_takes_value_from(helm):
-    docs = render(
-        helm,
-        "--set", "extraEnv.HTTPS_PROXY.valueFrom.secretKeyRef.name=proxy",
+def test_extra_env_takes_value_from():
+    docs = render("--set", "extraEnv.HTTPS_PROXY.valueFrom.secretKeyRef.name=proxy",
         "--set", "extraEnv.HTTPS_PROXY.valueFrom.secretKeyRef.key=url",
         "--set", "extraEnv.PLAIN=1",
     )  # fmt: skip
@@ -423,8 +400,8 @@ def test_extra_env_takes_value_from(helm):
         assert env["PLAIN"] == {"name": "PLAIN", "value": "1"}
 
 
-def test_pods_have_a_pod_security_context(helm):
-    for deployment in by_kind(render(helm, "--set", "minio.enabled=true"), "Deployment").values():
+def test_pods_have_a_pod_security_context():
+    for deployment in by_kind(render("--set", "minio.enabled=true"), "Deployment").values():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["fsGroup"] == 10001, deployment["metadata"]["name"]
         assert pod["securityContext"]["runAsNonRoot"] is True

@@ -1,24 +1,18 @@
 """The chart's webhook notifier: its own least-privilege identity, the signing secret as a file."""
 
 import base64
-import subprocess
 
 import pytest
-from support.tools import tool
-from test_chart import CHART, LOCAL_VALUES, by_kind, env_of, render
-
-
-@pytest.fixture(scope="module")
-def helm():
-    return tool("helm")
+from support.chart import LOCAL_VALUES, render, template
+from test_chart import by_kind, env_of
 
 
 def _notifier_pod(docs):
     return by_kind(docs, "Deployment")["vm-videomerge-notifier"]["spec"]["template"]["spec"]
 
 
-def test_notifier_may_only_read_merges_patch_their_status_and_record_events(helm):
-    docs = render(helm)
+def test_notifier_may_only_read_merges_patch_their_status_and_record_events():
+    docs = render()
     role = by_kind(docs, "ClusterRole")["vm-videomerge-notifier"]
     assert role["rules"] == [
         {"apiGroups": ["videomerge.io"], "resources": ["videomerges"], "verbs": ["get", "list", "watch"]},
@@ -32,8 +26,8 @@ def test_notifier_may_only_read_merges_patch_their_status_and_record_events(helm
     assert _notifier_pod(docs)["serviceAccountName"] == "vm-videomerge-notifier"
 
 
-def test_signing_secret_is_generated_as_whsec_and_mounted_as_a_file(helm):
-    docs = render(helm)
+def test_signing_secret_is_generated_as_whsec_and_mounted_as_a_file():
+    docs = render()
     secret = base64.b64decode(by_kind(docs, "Secret")["vm-videomerge-webhook"]["data"]["secret"]).decode()
     assert secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
     pod = _notifier_pod(docs)
@@ -57,22 +51,20 @@ def test_signing_secret_is_generated_as_whsec_and_mounted_as_a_file(helm):
     assert deployment["replicas"] == 1 and deployment["strategy"] == {"type": "Recreate"}
 
 
-def test_an_existing_secret_is_used_instead(helm):
-    docs = render(
-        helm, "--set", "notifier.existingSecret=my-hooks", "--set", "notifier.existingSecretKey=key"
-    )
+def test_an_existing_secret_is_used_instead():
+    docs = render("--set", "notifier.existingSecret=my-hooks", "--set", "notifier.existingSecretKey=key")
     assert "vm-videomerge-webhook" not in by_kind(docs, "Secret")
     (volume,) = _notifier_pod(docs)["volumes"]
     assert volume["secret"] == {"secretName": "my-hooks", "items": [{"key": "key", "path": "secret"}]}
 
 
-def test_disabled_notifier_renders_nothing(helm):
-    docs = render(helm, "--set", "notifier.enabled=false")
+def test_disabled_notifier_renders_nothing():
+    docs = render("--set", "notifier.enabled=false")
     assert not [d for d in docs if d["metadata"]["name"].endswith(("-notifier", "-webhook"))]
 
 
-def test_local_values_allow_loopback_receivers(helm):
-    env = env_of(_notifier_pod(render(helm, "-f", str(LOCAL_VALUES)))["containers"][0])
+def test_local_values_allow_loopback_receivers():
+    env = env_of(_notifier_pod(render("-f", str(LOCAL_VALUES)))["containers"][0])
     assert env["VIDEOMERGE_NOTIFIER_ALLOW_PRIVATE_URLS"] == "true"
     assert env["VIDEOMERGE_NOTIFIER_HTTP_HOST"] == "127.0.0.1"  # host network: probes stay on loopback
 
@@ -80,10 +72,6 @@ def test_local_values_allow_loopback_receivers(helm):
 @pytest.mark.parametrize(
     "override", ["notifier.concurrency=0", "notifier.retryForSeconds=0", "notifier.attemptTimeoutSeconds=-1"]
 )
-def test_schema_rejects_bad_notifier_values(helm, override):
-    result = subprocess.run(
-        [str(helm), "template", "vm", str(CHART), "--kube-version", "1.33.0", "--set", override],
-        capture_output=True,
-        text=True,
-    )
+def test_schema_rejects_bad_notifier_values(override):
+    result = template("--set", override)
     assert result.returncode != 0 and "/notifier/" in result.stderr
