@@ -20,7 +20,8 @@ Media is generated once and cached in ~/.cache/videomerge/bench (or $VIDEOMERGE_
 
 --image IMAGE runs the worker and the FFmpeg baselines as a Job runs them: the image's Python, packages and
 FFmpeg build, entered with nsenter (its mount and PID namespaces, so that its /proc is its own; the host's
-network, so the same loopback origin), with no container start in the timing. curl stays on the host; "pictures alone" is not run.
+network, so the same loopback origin), with no container start in the timing. curl stays on the host;
+"pictures alone" is not run.
 """
 
 import argparse

@@ -61,7 +61,7 @@ def sample_bytes(pix_fmt: str | None) -> float:
 
 
 def decoder_bytes(video: VideoInfo) -> int:
-    frame = video.coded_pixels * sample_bytes(video.pix_fmt)
+    frame = video.frame_pixels * sample_bytes(video.pix_fmt)
     return round(frame * (video.refs + DECODER_EXTRA_FRAMES)) + DECODER_FIXED
 
 

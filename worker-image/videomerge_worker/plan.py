@@ -158,7 +158,7 @@ def _within(clips: Sequence[ClipInfo], decision: Decision, resources: Resources)
     tuning = best_tuning(decoders[largest], size, resources.cpus, available)
     if tuning is None:
         leanest = tunings(resources.cpus)[-1]
-        need = run_bytes([decoders[largest], resources.ffmpeg_base_bytes], size, leanest)
+        need = run_bytes([decoders[largest]], size, leanest) + resources.ffmpeg_base_bytes
         video = clips[largest].video
         what = (
             f"re-encoding it to the merge's {size.width}×{size.height} frames"

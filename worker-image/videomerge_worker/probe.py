@@ -87,11 +87,12 @@ class VideoInfo:
     frames: int | None
     refs: int = 1  # reference frames a decoder holds: the codec's most, or what the stream declares
     extradata_bytes: int = 0  # size of its decoder configuration (H.264: avcC or parameter sets)
-    coded_pixels: int = 0  # pixels of a decoded frame, padding included (at least width × height)
+    coded_pixels: int = 0  # pixels of a coded frame, padding included, as ffprobe says (0: not said)
 
-    def __post_init__(self) -> None:
-        if self.coded_pixels < self.width * self.height:
-            object.__setattr__(self, "coded_pixels", self.width * self.height)
+    @property
+    def frame_pixels(self) -> int:
+        """The pixels a decoded frame holds: the coded frame's, at least width × height."""
+        return max(self.coded_pixels, self.width * self.height)
 
     @property
     def display_size(self) -> tuple[Fraction, Fraction]:
@@ -230,7 +231,7 @@ def clip_info_from_probe(
     video = _video_info(video_stream, format_duration)
     if video is None:
         raise unsupported("its video stream has no size, frame rate or duration")
-    if video.coded_pixels > MAX_FRAME_PIXELS:
+    if video.frame_pixels > MAX_FRAME_PIXELS:
         raise unsupported(frame_size_problem(video.width, video.height))
     audio = _audio_info(audio_stream, format_duration) if audio_stream else None
     return ClipInfo(
