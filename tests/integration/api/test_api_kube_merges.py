@@ -71,10 +71,15 @@ def test_status_and_result_for_every_phase(
     with running_api(kubeconfig, namespace, cache_enabled=cache_enabled) as api:
         task_id = api.post("/api/v1/merge", json=BODY).json()["task_id"]
         patch_status(custom, namespace, task_id, status)
+        # Pending and Queued share the word "pending": wait for the phase too, or the cache's Pending passes
         body = wait_for(
-            lambda: (r := api.get(f"/api/v1/merge/{task_id}/status").json())["status"] == word and r,
+            lambda: (
+                (r := api.get(f"/api/v1/merge/{task_id}/status").json())["status"] == word
+                and r["phase"] == status["phase"]
+                and r
+            ),
             10,
-            f"status {word}",
+            f"status {word}, phase {status['phase']}",
         )
         assert body["phase"] == status["phase"]
         result = api.get(f"/api/v1/merge/{task_id}/result")
